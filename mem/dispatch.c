@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Dispatch: an access to an address space is cut at range boundaries; RAM
+ * and ROM pieces are copied, I/O pieces go to the region's ops in sizes
+ * that the ops declare. Runs under rcu_read_lock() and takes no lock.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "mem-internal.h"
+#include "mem/address_space.h"
+#include "mem/flatview.h"
+#include "mem/region.h"
+
+static unsigned size_min(unsigned v)
+{
+    return v ? v : 1;
+}
+
+static unsigned size_max(unsigned v)
+{
+    return v ? v : 8;
+}
+
+static uint64_t size_mask(unsigned size)
+{
+    return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
+}
+
+static uint64_t op_read(const struct mem_region *mr, uint64_t off,
+                        unsigned size)
+{
+    if (!mr->ops->read) {
+        return 0;
+    }
+    return mr->ops->read(mr->opaque, off, size) & size_mask(size);
+}
+
+static void op_write(const struct mem_region *mr, uint64_t off, uint64_t val,
+                     unsigned size)
+{
+    if (mr->ops->write) {
+        mr->ops->write(mr->opaque, off, val & size_mask(size), size);
+    }
+}
+
+/*
+ * Adapt one access of (size) bytes (a power of two up to 8) to the impl
+ * sizes: too wide or misaligned accesses are halved, too narrow ones are
+ * served from the enclosing impl.min-sized word.
+ */
+static uint64_t impl_read(const struct mem_region *mr, uint64_t off,
+                          unsigned size)
+{
+    const struct mr_access_sizes *impl = &mr->ops->impl;
+    unsigned imin = size_min(impl->min_access_size);
+    unsigned imax = size_max(impl->max_access_size);
+    bool aligned = impl->unaligned || (off & (size - 1)) == 0;
+
+    if (size < imin) {
+        uint64_t base = impl->unaligned ? off : off & ~(uint64_t)(imin - 1);
+
+        if (off - base + size <= imin) {
+            return (op_read(mr, base, imin) >> ((off - base) * 8)) &
+                   size_mask(size);
+        }
+    } else if (size <= imax && aligned) {
+        return op_read(mr, off, size);
+    }
+    if (size > 1) {
+        unsigned half = size / 2;
+
+        return impl_read(mr, off, half) |
+               (impl_read(mr, off + half, half) << (half * 8));
+    }
+    /* A single byte that the ops cannot express: read as all-ones. */
+    return 0xff;
+}
+
+static void impl_write(const struct mem_region *mr, uint64_t off, uint64_t val,
+                       unsigned size)
+{
+    const struct mr_access_sizes *impl = &mr->ops->impl;
+    unsigned imin = size_min(impl->min_access_size);
+    unsigned imax = size_max(impl->max_access_size);
+    bool aligned = impl->unaligned || (off & (size - 1)) == 0;
+
+    if (size < imin) {
+        uint64_t base = impl->unaligned ? off : off & ~(uint64_t)(imin - 1);
+
+        if (off - base + size <= imin) {
+            unsigned shift = (unsigned)(off - base) * 8;
+            uint64_t word = op_read(mr, base, imin);
+
+            word &= ~(size_mask(size) << shift);
+            word |= (val & size_mask(size)) << shift;
+            op_write(mr, base, word, imin);
+            return;
+        }
+    } else if (size <= imax && aligned) {
+        op_write(mr, off, val, size);
+        return;
+    }
+    if (size > 1) {
+        unsigned half = size / 2;
+
+        impl_write(mr, off, val & size_mask(half), half);
+        impl_write(mr, off + half, val >> (half * 8), half);
+    }
+}
+
+static bool valid_access(const struct mem_region *mr, uint64_t off,
+                         unsigned size)
+{
+    const struct mr_access_sizes *v = &mr->ops->valid;
+
+    if (size < size_min(v->min_access_size) ||
+        size > size_max(v->max_access_size)) {
+        return false;
+    }
+    return v->unaligned || (off & (size - 1)) == 0;
+}
+
+static uint64_t load_le(const uint8_t *p, unsigned size)
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < size; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+static void store_le(uint8_t *p, uint64_t v, unsigned size)
+{
+    unsigned i;
+
+    for (i = 0; i < size; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+/* One access already checked against the valid sizes. */
+static void io_one(const struct mem_region *mr, uint64_t off, uint8_t *buf,
+                   unsigned size, bool is_write)
+{
+    if (is_write) {
+        impl_write(mr, off, load_le(buf, size), size);
+    } else {
+        store_le(buf, impl_read(mr, off, size), size);
+    }
+}
+
+/*
+ * Any length through the ops: the largest power-of-two pieces that the
+ * valid sizes and alignment allow; a piece that cannot be expressed is
+ * refused (-EINVAL) and reads as all-ones.
+ */
+static int io_bulk(const struct mem_region *mr, uint64_t off, uint8_t *buf,
+                   uint64_t len, bool is_write)
+{
+    const struct mr_access_sizes *v = &mr->ops->valid;
+    unsigned vmax = size_max(v->max_access_size);
+    int err = 0;
+
+    if (vmax > 8) {
+        vmax = 8;
+    }
+    while (len) {
+        unsigned size = 8;
+
+        while (size > len || size > vmax) {
+            size /= 2;
+        }
+        while (!v->unaligned && (off & (size - 1))) {
+            size /= 2;
+        }
+        if (valid_access(mr, off, size)) {
+            io_one(mr, off, buf, size, is_write);
+        } else {
+            if (!is_write) {
+                memset(buf, 0xff, size);
+            }
+            err = -EINVAL;
+        }
+        off += size;
+        buf += size;
+        len -= size;
+    }
+    return err;
+}
+
+static int dispatch_piece(const struct flat_range *fr, uint64_t off,
+                          uint8_t *buf, uint64_t len, bool is_write,
+                          bool guest_whole)
+{
+    const struct mem_region *mr = fr->mr;
+
+    if (mr->kind == MR_IO) {
+        if (guest_whole) {
+            if (!valid_access(mr, off, (unsigned)len)) {
+                if (!is_write) {
+                    memset(buf, 0xff, len);
+                }
+                return -EINVAL;
+            }
+            io_one(mr, off, buf, (unsigned)len, is_write);
+            return 0;
+        }
+        return io_bulk(mr, off, buf, len, is_write);
+    }
+    /* RAM or ROM. */
+    if (!is_write) {
+        memcpy(buf, mr_ram_ptr(mr, off), len);
+        return 0;
+    }
+    if (mr->kind == MR_ROM) {
+        if (mr->ops && mr->ops->write) {
+            return io_bulk(mr, off, buf, len, true);
+        }
+        return -EROFS;
+    }
+    if (fr->readonly) {
+        return -EROFS;
+    }
+    memcpy(mr_ram_ptr(mr, off), buf, len);
+    return 0;
+}
+
+/* Index of the first range whose last byte is at or after (addr). */
+static size_t fv_seek(const struct flatview *fv, gpa_t addr)
+{
+    size_t lo = 0, hi = fv->nr;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (fv->ranges[mid].last < addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int as_rw(struct address_space *as, gpa_t addr, uint8_t *buf, size_t len,
+                 bool is_write, bool guest)
+{
+    const struct flatview *fv;
+    int err = 0;
+
+    rcu_read_lock();
+    fv = rcu_dereference(as->current);
+    while (len) {
+        size_t i = fv_seek(fv, addr);
+        const struct flat_range *fr = i < fv->nr ? &fv->ranges[i] : NULL;
+        mr_size_t avail;
+        uint64_t chunk;
+        int ret;
+
+        if (fr && fr->first <= addr) {
+            uint64_t off = fr->offset + (addr - fr->first);
+
+            avail = (mr_size_t)(fr->last - addr) + 1;
+            chunk = avail < len ? (uint64_t)avail : len;
+            ret = dispatch_piece(fr, off, buf, chunk, is_write,
+                                 guest && chunk == len);
+        } else {
+            avail = fr ? (mr_size_t)(fr->first - addr)
+                       : MR_SIZE_2_64 - (mr_size_t)addr;
+            chunk = avail < len ? (uint64_t)avail : len;
+            if (!is_write) {
+                memset(buf, 0xff, chunk);
+            }
+            ret = -ENXIO;
+        }
+        if (ret && !err) {
+            err = ret;
+        }
+        buf += chunk;
+        len -= chunk;
+        if (len && addr + chunk < addr) {
+            /* Ran past 2^64: the rest is unassigned. */
+            if (!is_write) {
+                memset(buf, 0xff, len);
+            }
+            err = err ? err : -ENXIO;
+            break;
+        }
+        addr += chunk;
+    }
+    rcu_read_unlock();
+    return err;
+}
+
+int as_read(struct address_space *as, gpa_t addr, void *buf, size_t len)
+{
+    return as_rw(as, addr, buf, len, false, false);
+}
+
+int as_write(struct address_space *as, gpa_t addr, const void *buf, size_t len)
+{
+    /* as_rw() does not write through (buf) when is_write is set. */
+    return as_rw(as, addr, (uint8_t *)(uintptr_t)buf, len, true, false);
+}
+
+int as_access(struct address_space *as, gpa_t addr, void *data, unsigned len,
+              bool is_write)
+{
+    if (len == 0 || len > 8 || (len & (len - 1))) {
+        return as_rw(as, addr, data, len, is_write, false);
+    }
+    return as_rw(as, addr, data, len, is_write, true);
+}

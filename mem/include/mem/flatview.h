@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FlatView: the memory-region tree rendered into a sorted array of
+ * non-overlapping ranges, each naming the terminal region (RAM, ROM or I/O)
+ * that answers there and the offset into it. Rendering is a pure function
+ * of the tree: no syscalls, no locks, no listeners. Views are immutable
+ * once built and published to readers under RCU by the address space.
+ */
+#ifndef MEM_FLATVIEW_H
+#define MEM_FLATVIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/types.h"
+
+struct mem_region;
+
+/*
+ * One range of a view: [first, last] (inclusive, so a range may end at
+ * 2^64 - 1) answered by (mr), whose byte (offset) is at (first).
+ */
+struct flat_range {
+    gpa_t first;
+    gpa_t last;
+    struct mem_region *mr;
+    uint64_t offset;
+    /* Guest writes are not stored (rendered through a readonly region). */
+    bool readonly;
+    /* Dirty logging is on for this range. */
+    bool log_dirty;
+};
+
+/* An immutable rendered view. */
+struct flatview {
+    size_t nr;
+    struct flat_range *ranges;
+};
+
+/*
+ * Render the tree below (root), which is placed at address 0 and clipped
+ * to [0, (limit)) (a limit of MR_SIZE_2_64 for the whole space), into a new
+ * view in (*out). Adjacent ranges of the same region with contiguous offsets
+ * and equal attributes are merged. Returns -ENOMEM, leaving (*out) alone.
+ */
+__attribute__((warn_unused_result)) int flatview_render(struct mem_region *root,
+                                                        mr_size_t limit,
+                                                        struct flatview **out);
+
+/* Free a view returned by flatview_render(). NULL is ignored. */
+void flatview_free(struct flatview *fv);
+
+/*
+ * The range containing (addr), or NULL when (addr) is unassigned. Binary
+ * search: O(log n).
+ */
+const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr);
+
+/*
+ * True when (a) and (b) map the same addresses to the same bytes of the
+ * same region with the same write permission. The dirty-log flag is not
+ * compared: a change of only that flag is a log_start/log_stop, not a
+ * remap.
+ */
+bool flat_range_same(const struct flat_range *a, const struct flat_range *b);
+
+/* The number of bytes in (fr), as a 128-bit value (a range may be 2^64). */
+static inline mr_size_t flat_range_size(const struct flat_range *fr)
+{
+    return (mr_size_t)(fr->last - fr->first) + 1;
+}
+
+#endif /* MEM_FLATVIEW_H */

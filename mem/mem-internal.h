@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of mem/ share and nobody else sees: the memory system's
+ * layout, address-space state, and the hooks by which a region edit marks
+ * what must be re-rendered at the next commit.
+ */
+#ifndef MEM_INTERNAL_H
+#define MEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mem/address_space.h"
+#include "mem/flatview.h"
+#include "mem/listener.h"
+#include "mem/region.h"
+
+#define MEM_MAX_AS 4
+
+#include <urcu.h>
+
+/*
+ * Every view is allocated inside this wrapper so that a published one can
+ * be freed by call_rcu() without a second allocation.
+ */
+struct flatview_box {
+    struct rcu_head rcu;
+    struct flatview fv;
+};
+
+struct address_space {
+    char *name;
+    struct mem_region *root;
+    mr_size_t limit;
+    struct mem_sys *sys;
+    /* Current view; readers rcu_dereference() it. */
+    struct flatview *current;
+    struct mem_listener *listeners;
+    bool dirty;
+    uint64_t generation;
+};
+
+struct mem_sys {
+    /* Recursive: an I/O callback run under a transaction may edit. */
+    pthread_mutex_t lock;
+    unsigned depth;
+    /* An edit touched a region reachable from no known root: re-render
+     * every address space. */
+    bool all_dirty;
+    unsigned nr_as;
+    struct address_space *as[MEM_MAX_AS];
+};
+
+/*
+ * Called by every edit of (mr) with the transaction lock held: mark the
+ * address spaces whose view may change.
+ */
+void mem_sys_mark_changed_locked(struct mem_region *mr);
+
+/* Give (mr) and everything below it, or aliased by it, the system (sys). */
+void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys);
+
+/*
+ * End a transaction that edited nothing (it only held the lock, or backed
+ * out), where no listener can have failed.
+ */
+static inline void mem_end_unchanged(struct mem_sys *sys)
+{
+    int ret = mem_commit(sys);
+
+    (void)ret;
+}
+
+/* Allocate an empty view (in its box) with room for (cap) ranges. */
+struct flatview *flatview_alloc(size_t cap);
+
+#endif /* MEM_INTERNAL_H */

@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The region tree: initialisation, edits and the bookkeeping that tells the
+ * next commit which address spaces to re-render.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mem-internal.h"
+#include "mem/ramblock.h"
+#include "mem/region.h"
+
+static mr_size_t size_from_api(uint64_t size)
+{
+    return size == UINT64_MAX ? MR_SIZE_2_64 : (mr_size_t)size;
+}
+
+static int mr_init_common(struct mem_region *mr, const char *name,
+                          enum mr_kind kind, mr_size_t size)
+{
+    char *copy = strdup(name ? name : "");
+
+    if (!copy) {
+        return -ENOMEM;
+    }
+    memset(mr, 0, sizeof(*mr));
+    mr->name = copy;
+    mr->kind = kind;
+    mr->size = size;
+    mr->enabled = true;
+    return 0;
+}
+
+int mr_init_container(struct mem_region *mr, const char *name, uint64_t size)
+{
+    return mr_init_common(mr, name, MR_CONTAINER, size_from_api(size));
+}
+
+static int mr_init_owned_ram(struct mem_region *mr, const char *name,
+                             enum mr_kind kind, uint64_t size)
+{
+    struct ram_block *rb;
+    int ret;
+
+    ret = ram_block_alloc_anon(name, size, size, &rb);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = mr_init_common(mr, name, kind, size);
+    if (ret < 0) {
+        ram_block_free(rb);
+        return ret;
+    }
+    mr->block = rb;
+    mr->owns_block = true;
+    return 0;
+}
+
+int mr_init_ram(struct mem_region *mr, const char *name, uint64_t size)
+{
+    return mr_init_owned_ram(mr, name, MR_RAM, size);
+}
+
+int mr_init_ram_block(struct mem_region *mr, const char *name,
+                      struct ram_block *block)
+{
+    int ret;
+
+    if (!block) {
+        return -EINVAL;
+    }
+    ret = mr_init_common(mr, name, MR_RAM, ram_block_used_length(block));
+    if (ret < 0) {
+        return ret;
+    }
+    mr->block = block;
+    return 0;
+}
+
+int mr_init_rom(struct mem_region *mr, const char *name, uint64_t size,
+                const struct mr_ops *ops, void *opaque)
+{
+    int ret = mr_init_owned_ram(mr, name, MR_ROM, size);
+
+    if (ret < 0) {
+        return ret;
+    }
+    mr->ops = ops;
+    mr->opaque = opaque;
+    return 0;
+}
+
+int mr_init_io(struct mem_region *mr, const char *name, uint64_t size,
+               const struct mr_ops *ops, void *opaque)
+{
+    int ret;
+
+    if (!ops) {
+        return -EINVAL;
+    }
+    ret = mr_init_common(mr, name, MR_IO, size_from_api(size));
+    if (ret < 0) {
+        return ret;
+    }
+    mr->ops = ops;
+    mr->opaque = opaque;
+    return 0;
+}
+
+int mr_init_alias(struct mem_region *mr, const char *name,
+                  struct mem_region *target, uint64_t offset, uint64_t size)
+{
+    int ret;
+
+    if (!target || target == mr) {
+        return -EINVAL;
+    }
+    ret = mr_init_common(mr, name, MR_ALIAS, size_from_api(size));
+    if (ret < 0) {
+        return ret;
+    }
+    mr->alias = target;
+    mr->alias_offset = offset;
+    target->alias_refs++;
+    /* An alias inherits the system of its target (and gives it its own
+     * when it is attached later). */
+    mr->sys = target->sys;
+    return 0;
+}
+
+int mr_destroy(struct mem_region *mr)
+{
+    if (mr->container || mr->children || mr->alias_refs) {
+        return -EBUSY;
+    }
+    if (mr->alias) {
+        mr->alias->alias_refs--;
+    }
+    if (mr->owns_block) {
+        ram_block_free(mr->block);
+    }
+    free(mr->name);
+    memset(mr, 0, sizeof(*mr));
+    return 0;
+}
+
+/*
+ * Edits run as their own transaction when the region belongs to a system,
+ * so that each of them is published (QEMU does the same).
+ */
+static struct mem_sys *edit_begin(struct mem_region *mr)
+{
+    struct mem_sys *sys = mr->sys;
+
+    if (sys) {
+        mem_begin(sys);
+    }
+    return sys;
+}
+
+static int edit_end(struct mem_sys *sys, struct mem_region *mr)
+{
+    if (!sys) {
+        return 0;
+    }
+    mem_sys_mark_changed_locked(mr);
+    return mem_commit(sys);
+}
+
+void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys)
+{
+    struct mem_region *c;
+
+    if (!sys || mr->sys == sys) {
+        return;
+    }
+    mr->sys = sys;
+    for (c = mr->children; c; c = c->next) {
+        mr_attach_sys(c, sys);
+    }
+    if (mr->alias) {
+        mr_attach_sys(mr->alias, sys);
+    }
+}
+
+/* True when (to) can be reached from (from) through children and aliases. */
+static bool mr_reaches(const struct mem_region *from,
+                       const struct mem_region *to)
+{
+    const struct mem_region *c;
+
+    if (from == to) {
+        return true;
+    }
+    if (from->alias && mr_reaches(from->alias, to)) {
+        return true;
+    }
+    for (c = from->children; c; c = c->next) {
+        if (mr_reaches(c, to)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void mr_link_child(struct mem_region *container, struct mem_region *sub)
+{
+    struct mem_region **pp = &container->children;
+
+    /* Higher priority first; an equal priority goes before its equals, so
+     * that the later-added region is the visible one. */
+    while (*pp && (*pp)->priority > sub->priority) {
+        pp = &(*pp)->next;
+    }
+    sub->next = *pp;
+    *pp = sub;
+    sub->container = container;
+}
+
+static void mr_unlink_child(struct mem_region *container,
+                            struct mem_region *sub)
+{
+    struct mem_region **pp = &container->children;
+
+    while (*pp != sub) {
+        pp = &(*pp)->next;
+    }
+    *pp = sub->next;
+    sub->next = NULL;
+    sub->container = NULL;
+}
+
+static int mr_add_common(struct mem_region *container, gpa_t addr,
+                         struct mem_region *sub, int priority, bool overlap)
+{
+    struct mem_sys *sys;
+
+    if (!container || !sub || container->kind == MR_ALIAS) {
+        return -EINVAL;
+    }
+    if (sub->container) {
+        return -EBUSY;
+    }
+    sys = edit_begin(container);
+    if (mr_reaches(sub, container)) {
+        if (sys) {
+            mem_end_unchanged(sys);
+        }
+        return -ELOOP;
+    }
+    sub->addr = addr;
+    sub->priority = priority;
+    sub->may_overlap = overlap;
+    mr_link_child(container, sub);
+    mr_attach_sys(sub, sys);
+    return edit_end(sys, sub);
+}
+
+int mr_add_subregion(struct mem_region *container, gpa_t addr,
+                     struct mem_region *sub)
+{
+    return mr_add_common(container, addr, sub, 0, false);
+}
+
+int mr_add_subregion_overlap(struct mem_region *container, gpa_t addr,
+                             struct mem_region *sub, int priority)
+{
+    return mr_add_common(container, addr, sub, priority, true);
+}
+
+int mr_del_subregion(struct mem_region *container, struct mem_region *sub)
+{
+    struct mem_sys *sys;
+    int ret;
+
+    if (!container || !sub || sub->container != container) {
+        return -ENOENT;
+    }
+    sys = edit_begin(container);
+    /* Mark while the region still hangs below its root. */
+    if (sys) {
+        mem_sys_mark_changed_locked(sub);
+    }
+    mr_unlink_child(container, sub);
+    ret = edit_end(sys, container);
+    return ret;
+}
+
+int mr_set_address(struct mem_region *mr, gpa_t addr)
+{
+    struct mem_sys *sys;
+    struct mem_region *container = mr->container;
+
+    if (mr->addr == addr) {
+        return 0;
+    }
+    sys = edit_begin(mr);
+    mr->addr = addr;
+    if (container) {
+        /* Keep the sibling order: re-link as the latest of its priority,
+         * as QEMU's memory_region_set_address() does (it removes and
+         * re-adds the region). */
+        mr_unlink_child(container, mr);
+        mr_link_child(container, mr);
+    }
+    return edit_end(sys, mr);
+}
+
+int mr_set_enabled(struct mem_region *mr, bool enabled)
+{
+    struct mem_sys *sys;
+
+    if (mr->enabled == enabled) {
+        return 0;
+    }
+    sys = edit_begin(mr);
+    mr->enabled = enabled;
+    return edit_end(sys, mr);
+}
+
+int mr_set_readonly(struct mem_region *mr, bool readonly)
+{
+    struct mem_sys *sys;
+
+    if (mr->readonly == readonly) {
+        return 0;
+    }
+    sys = edit_begin(mr);
+    mr->readonly = readonly;
+    return edit_end(sys, mr);
+}
+
+int mr_set_log(struct mem_region *mr, bool log)
+{
+    struct mem_sys *sys;
+
+    if (mr->log_dirty == log) {
+        return 0;
+    }
+    sys = edit_begin(mr);
+    mr->log_dirty = log;
+    return edit_end(sys, mr);
+}
+
+int mr_set_alias_offset(struct mem_region *mr, uint64_t offset)
+{
+    struct mem_sys *sys;
+
+    if (mr->kind != MR_ALIAS) {
+        return -EINVAL;
+    }
+    if (mr->alias_offset == offset) {
+        return 0;
+    }
+    sys = edit_begin(mr);
+    mr->alias_offset = offset;
+    return edit_end(sys, mr);
+}
+
+int mr_resize(struct mem_region *mr, uint64_t size)
+{
+    struct mem_sys *sys;
+    int ret;
+
+    if (mr->kind != MR_RAM || !mr->block) {
+        return -EINVAL;
+    }
+    sys = edit_begin(mr);
+    ret = ram_block_resize(mr->block, size);
+    if (ret == 0) {
+        mr->size = size;
+    }
+    if (!sys) {
+        return ret;
+    }
+    mem_sys_mark_changed_locked(mr);
+    if (mem_commit(sys) < 0 && ret == 0) {
+        ret = -EIO;
+    }
+    return ret;
+}
+
+int mr_rom_write(struct mem_region *mr, uint64_t offset, const void *buf,
+                 size_t len)
+{
+    uint64_t end;
+    uint8_t *host;
+
+    if (!mr->block || (mr->kind != MR_ROM && mr->kind != MR_RAM)) {
+        return -EINVAL;
+    }
+    if (__builtin_add_overflow(offset, (uint64_t)len, &end) ||
+        (mr_size_t)end > mr->size) {
+        return -ERANGE;
+    }
+    host = ram_block_host(mr->block);
+    memcpy(host + offset, buf, len);
+    return 0;
+}
+
+void *mr_ram_ptr(const struct mem_region *mr, uint64_t offset)
+{
+    if (!mr->block || (mr_size_t)offset >= mr->size) {
+        return NULL;
+    }
+    return (uint8_t *)ram_block_host(mr->block) + offset;
+}
+
+const char *mr_name(const struct mem_region *mr)
+{
+    return mr->name;
+}
+
+mr_size_t mr_size(const struct mem_region *mr)
+{
+    return mr->size;
+}
+
+const char *mr_kind_name(enum mr_kind kind)
+{
+    switch (kind) {
+    case MR_CONTAINER:
+        return "container";
+    case MR_RAM:
+        return "ram";
+    case MR_ROM:
+        return "rom";
+    case MR_IO:
+        return "i/o";
+    case MR_ALIAS:
+        return "alias";
+    }
+    return "?";
+}
