@@ -27,19 +27,20 @@ typedef __int128 coord_t;
 /* Nesting deeper than this is refused rather than risking the stack. */
 #define RENDER_MAX_DEPTH 256
 
+/* Clipped leaves lie within [0, 2^64): first and last fit in 64 bits. */
 struct leaf {
-    coord_t first;
-    coord_t end;
     coord_t origin; /* address of the region's byte 0 */
+    gpa_t first;
+    gpa_t last;
     struct mem_region *mr;
     bool readonly;
     bool log_dirty;
 };
 
+/* A sweep event: a leaf starts at (key), or ends after byte (key). */
 struct event {
-    coord_t pos;
-    uint32_t rank;
-    uint32_t is_end;
+    uint64_t key;
+    uint64_t rank;
 };
 
 struct render {
@@ -100,8 +101,8 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
     }
     if (mr->kind != MR_CONTAINER) {
         struct leaf l = {
-            .first = lo,
-            .end = hi,
+            .first = (gpa_t)lo,
+            .last = (gpa_t)(hi - 1),
             .origin = origin,
             .mr = mr,
             .readonly = readonly,
@@ -111,14 +112,44 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
     }
 }
 
-static int event_cmp(const void *a, const void *b)
+/*
+ * Sort (ev) by key: LSD radix sort on bytes, skipping bytes that all keys
+ * share (the high bytes, usually). Linear time, where qsort() made the
+ * render of large trees sort-bound. (tmp) has room for (n) events.
+ */
+static struct event *radix_sort(struct event *ev, struct event *tmp, size_t n)
 {
-    const struct event *x = a, *y = b;
+    static const unsigned digits = 8;
+    size_t count[8][256] = {{0}};
+    size_t i;
+    unsigned d;
 
-    if (x->pos != y->pos) {
-        return x->pos < y->pos ? -1 : 1;
+    for (i = 0; i < n; i++) {
+        for (d = 0; d < digits; d++) {
+            count[d][(ev[i].key >> (8 * d)) & 0xff]++;
+        }
     }
-    return 0;
+    for (d = 0; d < digits; d++) {
+        size_t sum = 0, b;
+        struct event *swap;
+
+        if (n == 0 || count[d][(ev[0].key >> (8 * d)) & 0xff] == n) {
+            continue;
+        }
+        for (b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+
+            count[d][b] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++) {
+            tmp[count[d][(ev[i].key >> (8 * d)) & 0xff]++] = ev[i];
+        }
+        swap = ev;
+        ev = tmp;
+        tmp = swap;
+    }
+    return ev;
 }
 
 /* A binary min-heap of ranks. */
@@ -194,6 +225,8 @@ void flatview_free(struct flatview *fv)
     }
     box = caa_container_of(fv, struct flatview_box, fv);
     free(fv->ranges);
+    free(fv->index);
+    free(fv->lasts);
     free(box);
 }
 
@@ -219,15 +252,55 @@ static void emit(struct flatview *fv, const struct leaf *l, coord_t first,
     };
 }
 
+#define INDEX_FANOUT 16
+
+static int flatview_build_index(struct flatview *fv)
+{
+    size_t total = 0, len = fv->nr, off, i;
+    unsigned l;
+
+    /* Size the levels first: n + n/16 + n/256 + ... keys. */
+    for (l = 0;; l++) {
+        fv->level_len[l] = len;
+        total += len;
+        if (len <= INDEX_FANOUT) {
+            break;
+        }
+        len = (len + INDEX_FANOUT - 1) / INDEX_FANOUT;
+    }
+    fv->levels = l + 1;
+    fv->index = malloc((total ? total : 1) * sizeof(*fv->index));
+    fv->lasts = malloc((fv->nr ? fv->nr : 1) * sizeof(*fv->lasts));
+    if (!fv->index || !fv->lasts) {
+        return -ENOMEM;
+    }
+    for (i = 0; i < fv->nr; i++) {
+        fv->index[i] = fv->ranges[i].first;
+        fv->lasts[i] = fv->ranges[i].last;
+    }
+    fv->level_off[0] = 0;
+    off = fv->nr;
+    for (l = 1; l < fv->levels; l++) {
+        const gpa_t *below = fv->index + fv->level_off[l - 1];
+
+        fv->level_off[l] = off;
+        for (i = 0; i < fv->level_len[l]; i++) {
+            fv->index[off + i] = below[i * INDEX_FANOUT];
+        }
+        off += fv->level_len[l];
+    }
+    return 0;
+}
+
 int flatview_render(struct mem_region *root, mr_size_t limit,
                     struct flatview **out)
 {
     struct render r = {0};
-    struct event *ev = NULL;
+    struct event *buf = NULL, *starts, *ends;
     struct heap h = {0};
     uint8_t *ended = NULL;
     struct flatview *fv = NULL;
-    size_t nev, i;
+    size_t n, is = 0, ie = 0, i;
     int ret = -ENOMEM;
 
     walk(&r, root, 0, 0, (coord_t)limit, false, false, 0);
@@ -235,42 +308,52 @@ int flatview_render(struct mem_region *root, mr_size_t limit,
         ret = r.err;
         goto out;
     }
-    if (r.nr > UINT32_MAX / 2) {
-        ret = -E2BIG;
-        goto out;
-    }
-    nev = 2 * r.nr;
+    n = r.nr;
     /* Each leaf start can open at most one range, each end at most one. */
-    fv = flatview_alloc(nev ? nev : 1);
-    ev = malloc((nev ? nev : 1) * sizeof(*ev));
-    h.v = malloc((r.nr ? r.nr : 1) * sizeof(*h.v));
-    ended = calloc(r.nr ? r.nr : 1, 1);
-    if (!fv || !ev || !h.v || !ended) {
+    fv = flatview_alloc(n ? 2 * n : 1);
+    buf = malloc((n ? n : 1) * 4 * sizeof(*buf));
+    h.v = malloc((n ? n : 1) * sizeof(*h.v));
+    ended = calloc(n ? n : 1, 1);
+    if (!fv || !buf || !h.v || !ended) {
         goto out;
     }
-    for (i = 0; i < r.nr; i++) {
-        ev[2 * i] = (struct event){r.leaves[i].first, (uint32_t)i, 0};
-        ev[2 * i + 1] = (struct event){r.leaves[i].end, (uint32_t)i, 1};
+    for (i = 0; i < n; i++) {
+        buf[i] = (struct event){r.leaves[i].first, i};
+        buf[2 * n + i] = (struct event){r.leaves[i].last, i};
     }
-    qsort(ev, nev, sizeof(*ev), event_cmp);
+    starts = radix_sort(buf, buf + n, n);
+    ends = radix_sort(buf + 2 * n, buf + 3 * n, n);
 
-    for (i = 0; i < nev;) {
-        coord_t x = ev[i].pos;
+    while (is < n || ie < n) {
+        coord_t x = (coord_t)ends[ie < n ? ie : 0].key + 1;
 
-        for (; i < nev && ev[i].pos == x; i++) {
-            if (ev[i].is_end) {
-                ended[ev[i].rank] = 1;
-            } else {
-                heap_push(&h, ev[i].rank);
-            }
+        /* The next boundary: a start, or the byte after a leaf's end. */
+        if (ie >= n || (is < n && (coord_t)starts[is].key < x)) {
+            x = (coord_t)starts[is].key;
+        }
+        for (; ie < n && (coord_t)ends[ie].key + 1 == x; ie++) {
+            ended[ends[ie].rank] = 1;
+        }
+        for (; is < n && (coord_t)starts[is].key == x; is++) {
+            heap_push(&h, (uint32_t)starts[is].rank);
         }
         while (h.n && ended[h.v[0]]) {
             heap_pop(&h);
         }
         if (h.n) {
-            /* An active leaf has its end event still ahead, so i < nev. */
-            emit(fv, &r.leaves[h.v[0]], x, ev[i].pos);
+            /* Visible until the next start or end, whichever is first; an
+             * active leaf's end is still ahead, so ie < n. */
+            coord_t next = (coord_t)ends[ie].key + 1;
+
+            if (is < n && (coord_t)starts[is].key < next) {
+                next = (coord_t)starts[is].key;
+            }
+            emit(fv, &r.leaves[h.v[0]], x, next);
         }
+    }
+    ret = flatview_build_index(fv);
+    if (ret < 0) {
+        goto out;
     }
     *out = fv;
     fv = NULL;
@@ -279,28 +362,64 @@ out:
     flatview_free(fv);
     free(ended);
     free(h.v);
-    free(ev);
+    free(buf);
     free(r.leaves);
     return ret;
 }
 
+/* How many of the (n) sorted keys at (k) are <= (addr); no branches. */
+static inline size_t count_le(const gpa_t *k, size_t n, gpa_t addr)
+{
+    size_t c = 0, i;
+
+    for (i = 0; i < n; i++) {
+        c += k[i] <= addr;
+    }
+    return c;
+}
+
 const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr)
 {
-    size_t lo = 0, hi = fv->nr;
+    size_t n = fv->nr, j, c;
+    unsigned l;
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct flat_range *fr = &fv->ranges[mid];
-
-        if (addr < fr->first) {
-            hi = mid;
-        } else if (addr > fr->last) {
-            lo = mid + 1;
-        } else {
-            return fr;
-        }
+    if (n == 0) {
+        return NULL;
     }
-    return NULL;
+    if (!fv->index) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (fv->ranges[mid].first <= addr) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo && addr <= fv->ranges[lo - 1].last ? &fv->ranges[lo - 1]
+                                                     : NULL;
+    }
+    /* Top level: one block. Below: the block under the key found above,
+     * whose first key is that key, so the count is at least 1. */
+    l = fv->levels - 1;
+    c = count_le(fv->index + fv->level_off[l], fv->level_len[l], addr);
+    if (c == 0) {
+        return NULL;
+    }
+    j = c - 1;
+    while (l-- > 0) {
+        size_t start = j * INDEX_FANOUT;
+        size_t len = fv->level_len[l] - start;
+
+        if (len > INDEX_FANOUT) {
+            len = INDEX_FANOUT;
+        }
+        j = start + count_le(fv->index + fv->level_off[l] + start, len, addr) -
+            1;
+    }
+    return addr <= fv->lasts[j] ? &fv->ranges[j] : NULL;
 }
 
 bool flat_range_same(const struct flat_range *a, const struct flat_range *b)

@@ -36,6 +36,16 @@ struct flat_range {
 struct flatview {
     size_t nr;
     struct flat_range *ranges;
+    /* Lookup index, private to mem/: level 0 holds every range's first
+     * address, level k+1 every 16th key of level k, up to a level of at
+     * most 16 keys; (lasts) every range's last address. A lookup scans
+     * one 16-key block (two cache lines) per level. NULL when the view was
+     * not built by flatview_render(). */
+    gpa_t *index;
+    gpa_t *lasts;
+    size_t level_off[16];
+    size_t level_len[16];
+    unsigned levels;
 };
 
 /*

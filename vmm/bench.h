@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The benchmarks behind `vmm bench ...`. Each prints its figures to (out),
+ * as one JSON document when (json) is set, else as a table, and returns 0 or
+ * -errno.
+ */
+#ifndef VMM_BENCH_H
+#define VMM_BENCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/*
+ * Render, lookup and one-move commit times on random trees of 1k, 10k and
+ * 100k leaf regions.
+ */
+__attribute__((warn_unused_result)) int bench_memory(bool json, FILE *out);
+
+#endif /* VMM_BENCH_H */
