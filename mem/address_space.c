@@ -27,8 +27,44 @@ int mem_sys_new(struct mem_sys **out)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&sys->lock, &attr);
     pthread_mutexattr_destroy(&attr);
+    /* The caller's reference, dropped by mem_sys_free(). */
+    sys->refs = 1;
     *out = sys;
     return 0;
+}
+
+static void mem_sys_put(struct mem_sys *sys)
+{
+    if (__atomic_sub_fetch(&sys->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        pthread_mutex_destroy(&sys->lock);
+        free(sys);
+    }
+}
+
+void mem_sys_set(struct mem_sys **slot, struct mem_sys *sys)
+{
+    struct mem_sys *old = *slot;
+
+    if (old == sys) {
+        return;
+    }
+    if (sys) {
+        __atomic_add_fetch(&sys->refs, 1, __ATOMIC_ACQ_REL);
+    }
+    *slot = sys;
+    if (old) {
+        mem_sys_put(old);
+    }
+}
+
+struct mem_sys *mr_live_sys(const struct mem_region *mr)
+{
+    struct mem_sys *sys = mr->sys;
+
+    if (!sys || __atomic_load_n(&sys->dead, __ATOMIC_ACQUIRE)) {
+        return NULL;
+    }
+    return sys;
 }
 
 static void flatview_free_cb(struct rcu_head *head)
@@ -53,8 +89,10 @@ void mem_sys_free(struct mem_sys *sys)
         free(as->name);
         free(as);
     }
-    pthread_mutex_destroy(&sys->lock);
-    free(sys);
+    sys->nr_as = 0;
+    /* Regions may outlive the system: they hold references to it. */
+    __atomic_store_n(&sys->dead, true, __ATOMIC_RELEASE);
+    mem_sys_put(sys);
 }
 
 int as_new(struct mem_sys *sys, const char *name, struct mem_region *root,
@@ -123,7 +161,7 @@ void mem_begin(struct mem_sys *sys)
 
 void mem_sys_mark_changed_locked(struct mem_region *mr)
 {
-    struct mem_sys *sys = mr->sys;
+    struct mem_sys *sys = mr_live_sys(mr);
     struct mem_region *top = mr;
     bool aliased = false;
     unsigned i;
@@ -282,6 +320,7 @@ int as_listener_register(struct address_space *as, struct mem_listener *l)
 {
     struct flatview empty = {0};
     struct mem_listener **pp;
+    size_t i;
     int err;
 
     mem_begin(as->sys);
@@ -291,6 +330,11 @@ int as_listener_register(struct address_space *as, struct mem_listener *l)
     *pp = l;
     err = CALL(l, begin);
     err = first_err(err, update_pass(l, &empty, as->current, 1));
+    for (i = 0; i < as->current->nr; i++) {
+        if (as->current->ranges[i].log_dirty) {
+            err = first_err(err, CALL(l, log_start, &as->current->ranges[i]));
+        }
+    }
     err = first_err(err, CALL(l, commit));
     return first_err(err, mem_commit(as->sys));
 }

@@ -69,9 +69,11 @@ static uint64_t impl_read(const struct mem_region *mr, uint64_t off,
     }
     if (size > 1) {
         unsigned half = size / 2;
+        /* Low half first: devices may latch on the first read. */
+        uint64_t lo = impl_read(mr, off, half);
+        uint64_t hi = impl_read(mr, off + half, half);
 
-        return impl_read(mr, off, half) |
-               (impl_read(mr, off + half, half) << (half * 8));
+        return lo | (hi << (half * 8));
     }
     /* A single byte that the ops cannot express: read as all-ones. */
     return 0xff;

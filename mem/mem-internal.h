@@ -50,6 +50,10 @@ struct mem_sys {
     bool all_dirty;
     unsigned nr_as;
     struct address_space *as[MEM_MAX_AS];
+    /* Regions pointing here; mem_sys_free() marks (dead) and the last
+     * reference frees the struct. Atomic. */
+    unsigned long refs;
+    bool dead;
 };
 
 /*
@@ -71,6 +75,17 @@ static inline void mem_end_unchanged(struct mem_sys *sys)
 
     (void)ret;
 }
+
+/*
+ * Point (*slot) (a region's sys field) at (sys), taking a reference on it
+ * and dropping the one on the system it pointed at. Regions hold their
+ * system this way so that one freed by mem_sys_free() stays readable (and
+ * marked dead) until the last region that knew it is destroyed.
+ */
+void mem_sys_set(struct mem_sys **slot, struct mem_sys *sys);
+
+/* The live system of (mr), or NULL when it has none or it was freed. */
+struct mem_sys *mr_live_sys(const struct mem_region *mr);
 
 /* Allocate an empty view (in its box) with room for (cap) ranges. */
 struct flatview *flatview_alloc(size_t cap);

@@ -126,7 +126,7 @@ int mr_init_alias(struct mem_region *mr, const char *name,
     target->alias_refs++;
     /* An alias inherits the system of its target (and gives it its own
      * when it is attached later). */
-    mr->sys = target->sys;
+    mem_sys_set(&mr->sys, mr_live_sys(target));
     return 0;
 }
 
@@ -141,6 +141,7 @@ int mr_destroy(struct mem_region *mr)
     if (mr->owns_block) {
         ram_block_free(mr->block);
     }
+    mem_sys_set(&mr->sys, NULL);
     free(mr->name);
     memset(mr, 0, sizeof(*mr));
     return 0;
@@ -152,7 +153,7 @@ int mr_destroy(struct mem_region *mr)
  */
 static struct mem_sys *edit_begin(struct mem_region *mr)
 {
-    struct mem_sys *sys = mr->sys;
+    struct mem_sys *sys = mr_live_sys(mr);
 
     if (sys) {
         mem_begin(sys);
@@ -176,7 +177,7 @@ void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys)
     if (!sys || mr->sys == sys) {
         return;
     }
-    mr->sys = sys;
+    mem_sys_set(&mr->sys, sys);
     for (c = mr->children; c; c = c->next) {
         mr_attach_sys(c, sys);
     }
@@ -248,7 +249,7 @@ static int mr_add_common(struct mem_region *container, gpa_t addr,
         if (sys) {
             mem_end_unchanged(sys);
         }
-        return -ELOOP;
+        return -EINVAL;
     }
     sub->addr = addr;
     sub->priority = priority;

@@ -238,7 +238,9 @@ static void emit(struct flatview *fv, const struct leaf *l, coord_t first,
 
     if (prev && prev->mr == l->mr && (coord_t)prev->last + 1 == first &&
         prev->readonly == l->readonly && prev->log_dirty == l->log_dirty &&
-        prev->offset + (prev->last - prev->first) + 1 == offset) {
+        /* 128-bit: offsets near 2^64 must not wrap into a match. */
+        (mr_size_t)prev->offset + (prev->last - prev->first) + 1 ==
+            (mr_size_t)offset) {
         prev->last = (gpa_t)(end - 1);
         return;
     }
