@@ -8,6 +8,7 @@
 #define VMM_BENCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -15,5 +16,13 @@
  * 100k leaf regions.
  */
 __attribute__((warn_unused_result)) int bench_memory(bool json, FILE *out);
+
+/*
+ * MMIO exits per second of the bench guest writing (iterations) times to
+ * the test device, through the memory API and through a bare switch, plus
+ * start-to-first-KVM_RUN (from t0_ns) and the VMM's own RSS.
+ */
+__attribute__((warn_unused_result)) int
+bench_mmio(uint64_t iterations, uint64_t t0_ns, bool json, FILE *out);
 
 #endif /* VMM_BENCH_H */

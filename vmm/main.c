@@ -2,70 +2,378 @@
 /*
  * vmm: the command line. The only place that exits.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <urcu.h>
 
 #include "bench.h"
+#include "cli.h"
+#include "guest_embed.h"
+#include "kvm.h"
+#include "machine.h"
+
+/* Images larger than this are refused rather than read. */
+#define MAX_IMAGE_SIZE (1ull << 30)
 
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: vmm bench memory [--json]\n"
-        "\n"
-        "  bench memory   render, lookup and commit times of the memory API\n",
-        f);
+    fputs("usage: vmm run [options]      boot a test guest (default: the "
+          "embedded hello)\n"
+          "       vmm info [--json]      what this host's KVM offers\n"
+          "       vmm bench memory [--json]\n"
+          "       vmm bench mmio [--iterations N] [--json]\n"
+          "\n"
+          "run options:\n"
+          "  --kernel FILE           ELF test guest to boot\n"
+          "  --memory, -m SIZE       guest RAM (default 256M; K, M, G "
+          "suffixes)\n"
+          "  --cpus, -smp N          vCPUs (default 1)\n"
+          "  --mem-backend anon|memfd|hugetlbfs\n"
+          "  --mem-path DIR          hugetlbfs directory (default: first "
+          "mount)\n"
+          "  --hugepage-size 2M|1G   memfd huge pages (MFD_HUGETLB)\n"
+          "  --mem-share             map anonymous memory shared\n"
+          "  --mem-prealloc          touch all guest memory before start\n"
+          "  --mem-thp               ask for transparent huge pages\n"
+          "  --dump-mtree, --dump-flatview, --dump-slots\n"
+          "                          print the region tree, flat views, KVM "
+          "slots\n"
+          "  --json FILE             write a JSON report\n"
+          "  --kvm-device PATH       KVM device (default /dev/kvm)\n"
+          "\n"
+          "exit status of run: the guest's own status (0-255) when it exits "
+          "through\n"
+          "the test device; 1 bad input or setup failure; 2 bad command line; "
+          "112 triple\n"
+          "fault (KVM_EXIT_SHUTDOWN); 113 KVM internal error (emulation "
+          "failure); 114 VM\n"
+          "entry failure; 115 an exit the VMM does not handle. A vCPU failure "
+          "prints\n"
+          "one line of reason, the registers and the code bytes at RIP on "
+          "stderr.\n",
+          f);
 }
 
-static int cmd_bench(int argc, char **argv)
+/* Read all of (path) into a new buffer. On failure (why) says why. */
+static int read_file(const char *path, void **out, size_t *size, char *why,
+                     size_t whylen)
 {
+    struct stat st;
+    uint8_t *buf;
+    size_t done = 0;
+    int fd, ret;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ret = -errno;
+        snprintf(why, whylen, "%s: %s", path, strerror(-ret));
+        return ret;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "%s: not a regular file", path);
+        close(fd);
+        return -EINVAL;
+    }
+    if (st.st_size == 0) {
+        snprintf(why, whylen, "%s: empty file", path);
+        close(fd);
+        return -ENOEXEC;
+    }
+    if ((uint64_t)st.st_size > MAX_IMAGE_SIZE) {
+        snprintf(why, whylen, "%s: %lld bytes, larger than the 1 GiB limit",
+                 path, (long long)st.st_size);
+        close(fd);
+        return -EFBIG;
+    }
+    buf = malloc((size_t)st.st_size);
+    if (!buf) {
+        snprintf(why, whylen, "%s: out of memory", path);
+        close(fd);
+        return -ENOMEM;
+    }
+    while (done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+
+        if (n <= 0) {
+            ret = n < 0 ? -errno : -EIO;
+            snprintf(why, whylen, "%s: read failed: %s", path, strerror(-ret));
+            free(buf);
+            close(fd);
+            return ret;
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *size = done;
+    return 0;
+}
+
+static void prealloc_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    (void)opaque;
+    if (total <= (1ull << 30)) {
+        return;
+    }
+    fprintf(stderr,
+            "\rvmm: preallocating guest memory: %" PRIu64 " of %" PRIu64 " MiB",
+            done >> 20, total >> 20);
+    if (done == total) {
+        fputc('\n', stderr);
+    }
+}
+
+static int write_run_json(const char *path, const struct machine_result *r,
+                          char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "we");
+
+    if (!f) {
+        snprintf(why, whylen, "--json %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    fprintf(
+        f,
+        "{\"exit_code\":%d,\"reason\":\"%s\",\"start_to_first_run_ms\":%.3f,"
+        "\"run_ms\":%.3f,\"rss_kib\":%" PRIu64 ",\"exits\":{\"mmio\":%" PRIu64
+        ",\"io\":%" PRIu64 "}}\n",
+        r->exit_code, r->reason, r->start_to_first_run_ms, r->run_ms,
+        r->rss_kib, r->mmio_exits, r->io_exits);
+    if (fclose(f) != 0) {
+        snprintf(why, whylen, "--json %s: write failed", path);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv, uint64_t t0)
+{
+    struct run_opts o;
+    struct machine_result res;
+    void *image = NULL;
+    char why[512] = "";
+    int ret;
+
+    ret = cli_parse_run(argc, argv, &o, why, sizeof(why));
+    if (ret < 0) {
+        fprintf(stderr, "vmm: %s\n", why);
+        return VMM_EXIT_USAGE;
+    }
+    if (o.kernel) {
+        ret = read_file(o.kernel, &image, &o.mc.image_size, why, sizeof(why));
+        if (ret < 0) {
+            fprintf(stderr, "vmm: %s\n", why);
+            return VMM_EXIT_ERROR;
+        }
+        o.mc.image = image;
+        o.mc.image_name = o.kernel;
+    } else {
+        o.mc.image = guest_hello_elf;
+        o.mc.image_size = guest_hello_elf_len;
+        o.mc.image_name = "embedded hello guest";
+    }
+    o.mc.ram.progress = prealloc_progress;
+    ret = machine_run(&o.mc, t0, &res, why, sizeof(why));
+    free(image);
+    if (ret < 0) {
+        fprintf(stderr, "vmm: %s\n", why);
+        return VMM_EXIT_ERROR;
+    }
+    if (o.json && write_run_json(o.json, &res, why, sizeof(why)) < 0) {
+        fprintf(stderr, "vmm: %s\n", why);
+        return VMM_EXIT_ERROR;
+    }
+    return res.exit_code;
+}
+
+static void print_pools(FILE *f, bool json)
+{
+    const char *dir = "/sys/kernel/mm/hugepages";
+    struct dirent *de;
+    bool first = true;
+    DIR *d = opendir(dir);
+
+    if (!d) {
+        return;
+    }
+    while ((de = readdir(d))) {
+        char path[512];
+        unsigned long long kb, nr = 0, fr = 0;
+        FILE *p;
+
+        if (sscanf(de->d_name, "hugepages-%llukB", &kb) != 1) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s/nr_hugepages", dir, de->d_name);
+        if ((p = fopen(path, "re"))) {
+            if (fscanf(p, "%llu", &nr) != 1) {
+                nr = 0;
+            }
+            fclose(p);
+        }
+        snprintf(path, sizeof(path), "%s/%s/free_hugepages", dir, de->d_name);
+        if ((p = fopen(path, "re"))) {
+            if (fscanf(p, "%llu", &fr) != 1) {
+                fr = 0;
+            }
+            fclose(p);
+        }
+        if (json) {
+            fprintf(f, "%s{\"page_kib\":%llu,\"total\":%llu,\"free\":%llu}",
+                    first ? "" : ",", kb, nr, fr);
+        } else {
+            fprintf(f, "  %llu kB pages: %llu total, %llu free\n", kb, nr, fr);
+        }
+        first = false;
+    }
+    closedir(d);
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        long cap;
+    } caps[] = {
+        {"NR_MEMSLOTS", KVM_CAP_NR_MEMSLOTS},
+        {"NR_VCPUS", KVM_CAP_NR_VCPUS},
+        {"MAX_VCPUS", KVM_CAP_MAX_VCPUS},
+        {"USER_MEMORY", KVM_CAP_USER_MEMORY},
+        {"READONLY_MEM", KVM_CAP_READONLY_MEM},
+        {"IMMEDIATE_EXIT", KVM_CAP_IMMEDIATE_EXIT},
+        {"IRQCHIP", KVM_CAP_IRQCHIP},
+        {"PIT2", KVM_CAP_PIT2},
+        {"IOEVENTFD", KVM_CAP_IOEVENTFD},
+        {"COALESCED_MMIO", KVM_CAP_COALESCED_MMIO},
+        {"MANUAL_DIRTY_LOG_PROTECT2", KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2},
+        {"DIRTY_LOG_RING", KVM_CAP_DIRTY_LOG_RING},
+        {"DIRTY_LOG_RING_ACQ_REL", KVM_CAP_DIRTY_LOG_RING_ACQ_REL},
+    };
+    const char *dev = "/dev/kvm";
+    struct kvm_sys kvm;
+    bool json = false;
+    char why[256];
+    unsigned i;
+    int a;
+
+    for (a = 0; a < argc; a++) {
+        if (strcmp(argv[a], "--json") == 0) {
+            json = true;
+        } else if (strncmp(argv[a], "--kvm-device=", 13) == 0) {
+            dev = argv[a] + 13;
+        } else if (strcmp(argv[a], "--kvm-device") == 0 && a + 1 < argc) {
+            dev = argv[++a];
+        } else {
+            fprintf(stderr, "vmm info: %s: unknown option\n", argv[a]);
+            return VMM_EXIT_USAGE;
+        }
+    }
+    if (kvm_sys_open(&kvm, dev, why, sizeof(why)) < 0) {
+        fprintf(stderr, "vmm: %s\n", why);
+        return VMM_EXIT_ERROR;
+    }
+    if (json) {
+        printf("{\"api_version\":%d,\"host\":\"%s\",\"capabilities\":{",
+               kvm.api_version,
+               kvm_host_is_pvm()      ? "pvm"
+               : kvm_host_is_nested() ? "nested"
+                                      : "bare-metal");
+        for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+            printf("%s\"%s\":%d", i ? "," : "", caps[i].name,
+                   kvm_check_extension(kvm.fd, caps[i].cap));
+        }
+        printf("},\"hugepage_pools\":[");
+        print_pools(stdout, true);
+        printf("]}\n");
+    } else {
+        printf("KVM API version %d\n", kvm.api_version);
+        printf("host: %s\n",
+               kvm_host_is_pvm()
+                   ? "PVM (kvm_pvm): only CPL-3 64-bit guest code runs "
+                     "natively"
+               : kvm_host_is_nested() ? "nested KVM (under a hypervisor)"
+                                      : "bare metal");
+        printf("capabilities:\n");
+        for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+            printf("  %-28s %d\n", caps[i].name,
+                   kvm_check_extension(kvm.fd, caps[i].cap));
+        }
+        printf("hugepage pools:\n");
+        print_pools(stdout, false);
+    }
+    kvm_sys_close(&kvm);
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv, uint64_t t0)
+{
+    uint64_t iterations = 30000;
     bool json = false;
     int i, ret;
 
     if (argc < 1) {
-        fputs("vmm bench: name a benchmark (memory)\n", stderr);
-        return 2;
+        fputs("vmm bench: name a benchmark (memory, mmio)\n", stderr);
+        return VMM_EXIT_USAGE;
     }
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
+            if (cli_parse_uint(argv[++i], UINT32_MAX, &iterations) < 0 ||
+                iterations == 0) {
+                fprintf(stderr, "vmm bench: --iterations %s: need 1 to %u\n",
+                        argv[i], UINT32_MAX);
+                return VMM_EXIT_USAGE;
+            }
         } else {
             fprintf(stderr, "vmm bench %s: unknown option '%s'\n", argv[0],
                     argv[i]);
-            return 2;
+            return VMM_EXIT_USAGE;
         }
     }
     if (strcmp(argv[0], "memory") == 0) {
         ret = bench_memory(json, stdout);
+    } else if (strcmp(argv[0], "mmio") == 0) {
+        ret = bench_mmio(iterations, t0, json, stdout);
     } else {
         fprintf(stderr, "vmm bench: unknown benchmark '%s'\n", argv[0]);
-        return 2;
+        return VMM_EXIT_USAGE;
     }
     if (ret < 0) {
         fprintf(stderr, "vmm bench %s: %s\n", argv[0], strerror(-ret));
-        return 1;
+        return VMM_EXIT_ERROR;
     }
     return 0;
 }
 
 int main(int argc, char **argv)
 {
+    uint64_t t0 = machine_now_ns();
     int ret;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "-h") == 0) {
+        strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? VMM_EXIT_USAGE : 0;
     }
     rcu_register_thread();
-    if (strcmp(argv[1], "bench") == 0) {
-        ret = cmd_bench(argc - 2, argv + 2);
+    if (strcmp(argv[1], "run") == 0) {
+        ret = cmd_run(argc - 2, argv + 2, t0);
+    } else if (strcmp(argv[1], "info") == 0) {
+        ret = cmd_info(argc - 2, argv + 2);
+    } else if (strcmp(argv[1], "bench") == 0) {
+        ret = cmd_bench(argc - 2, argv + 2, t0);
     } else {
         fprintf(stderr, "vmm: unknown command '%s' (try vmm --help)\n",
                 argv[1]);
-        ret = 2;
+        ret = VMM_EXIT_USAGE;
     }
     rcu_unregister_thread();
     exit(ret);

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing (see cli.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+
+#define MIB (1ull << 20)
+
+int cli_parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (!s || !*s) {
+        return -EINVAL;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return -EINVAL;
+        }
+        if (__builtin_mul_overflow(v, 10, &v) ||
+            __builtin_add_overflow(v, (uint64_t)(*s - '0'), &v)) {
+            return -ERANGE;
+        }
+    }
+    if (v > max) {
+        return -ERANGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        unsigned shift;
+    } units[] = {
+        {"", 0},     {"b", 0},   {"k", 10},   {"kb", 10},  {"kib", 10},
+        {"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},   {"gb", 30},
+        {"gib", 30}, {"t", 40},  {"tb", 40},  {"tib", 40},
+    };
+    char digits[32];
+    size_t n = 0;
+    uint64_t v;
+    unsigned i;
+    int ret;
+
+    if (!s) {
+        return -EINVAL;
+    }
+    while (s[n] >= '0' && s[n] <= '9') {
+        n++;
+    }
+    if (n == 0 || n >= sizeof(digits)) {
+        return n == 0 ? -EINVAL : -ERANGE;
+    }
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    ret = cli_parse_uint(digits, UINT64_MAX, &v);
+    if (ret < 0) {
+        return ret;
+    }
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcasecmp(s + n, units[i].suffix) == 0) {
+            if (units[i].shift && v > (UINT64_MAX >> units[i].shift)) {
+                return -ERANGE;
+            }
+            *out = v << units[i].shift;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* "--name value" or "--name=value": the value, advancing (*i). */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             char *why, size_t whylen)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+
+    if (arg[len] == '=') {
+        return arg + len + 1;
+    }
+    if (*i + 1 >= argc) {
+        snprintf(why, whylen, "%s: missing value", name);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* Does (arg) name option (name), with or without "=value"? */
+static bool is_opt(const char *arg, const char *name)
+{
+    size_t len = strlen(name);
+
+    return strncmp(arg, name, len) == 0 &&
+           (arg[len] == '\0' || arg[len] == '=');
+}
+
+static int parse_backend(struct run_opts *o, const char *v, char *why,
+                         size_t whylen)
+{
+    if (strcmp(v, "anon") == 0) {
+        o->mc.ram.backend = RAM_BACKEND_ANON;
+    } else if (strcmp(v, "memfd") == 0) {
+        o->mc.ram.backend = RAM_BACKEND_MEMFD;
+    } else if (strcmp(v, "hugetlbfs") == 0) {
+        o->mc.ram.backend = RAM_BACKEND_HUGETLBFS;
+    } else {
+        snprintf(why, whylen,
+                 "--mem-backend %s: unknown backend (anon, memfd, hugetlbfs)",
+                 v);
+        return -EINVAL;
+    }
+    o->backend_name = v;
+    return 0;
+}
+
+static int parse_hugepage(struct run_opts *o, const char *v, char *why,
+                          size_t whylen)
+{
+    uint64_t size;
+
+    if (cli_parse_size(v, &size) < 0 ||
+        (size != 2 * MIB && size != 1024 * MIB)) {
+        snprintf(why, whylen, "--hugepage-size %s: must be 2M or 1G", v);
+        return -EINVAL;
+    }
+    o->mc.ram.hugepage_size = size;
+    o->hugepage_name = v;
+    return 0;
+}
+
+static int check_run(struct run_opts *o, char *why, size_t whylen)
+{
+    const struct ram_block_opts *r = &o->mc.ram;
+
+    if (o->mc.mem_size == 0) {
+        snprintf(why, whylen, "--memory 0: guest memory must not be empty");
+        return -EINVAL;
+    }
+    if (o->mc.mem_size % 4096) {
+        snprintf(why, whylen,
+                 "--memory %llu: not a multiple of the 4 KiB page size",
+                 (unsigned long long)o->mc.mem_size);
+        return -EINVAL;
+    }
+    if (o->mc.mem_size < 4 * MIB) {
+        snprintf(why, whylen,
+                 "--memory: %llu KiB is too small (at least 4 MiB: the VMM "
+                 "keeps the low 2 MiB for boot structures)",
+                 (unsigned long long)(o->mc.mem_size >> 10));
+        return -EINVAL;
+    }
+    if (r->hugepage_size && r->backend == RAM_BACKEND_ANON) {
+        snprintf(why, whylen,
+                 "--hugepage-size: needs --mem-backend memfd or hugetlbfs "
+                 "(anonymous memory uses --mem-thp)");
+        return -EINVAL;
+    }
+    if (r->mem_path && r->backend != RAM_BACKEND_HUGETLBFS) {
+        snprintf(why, whylen, "--mem-path: needs --mem-backend hugetlbfs");
+        return -EINVAL;
+    }
+    if (r->shared && r->backend != RAM_BACKEND_ANON) {
+        snprintf(why, whylen,
+                 "--mem-share: only for --mem-backend anon (memfd and "
+                 "hugetlbfs are always shared)");
+        return -EINVAL;
+    }
+    if (r->thp && r->backend == RAM_BACKEND_HUGETLBFS) {
+        snprintf(why, whylen,
+                 "--mem-thp: not for --mem-backend hugetlbfs (already huge)");
+        return -EINVAL;
+    }
+    if (r->thp && r->hugepage_size) {
+        snprintf(why, whylen, "--mem-thp: conflicts with --hugepage-size");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
+                  size_t whylen)
+{
+    uint64_t v;
+    int i, ret;
+
+    memset(o, 0, sizeof(*o));
+    o->mc.mem_size = 256 * MIB;
+    o->mc.cpus = 1;
+    o->mc.kvm_device = "/dev/kvm";
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val;
+
+#define VALUE()                                                                \
+    do {                                                                       \
+        val = opt_value(argc, argv, &i, name, why, whylen);                    \
+        if (!val) {                                                            \
+            return -EINVAL;                                                    \
+        }                                                                      \
+    } while (0)
+        const char *name = a;
+
+        if (is_opt(a, "--kernel")) {
+            name = "--kernel";
+            VALUE();
+            o->kernel = val;
+        } else if (is_opt(a, "--memory") || is_opt(a, "-m")) {
+            name = a[1] == 'm' ? "-m" : "--memory";
+            VALUE();
+            ret = cli_parse_size(val, &o->mc.mem_size);
+            if (ret < 0) {
+                snprintf(why, whylen, "%s %s: %s", name, val,
+                         ret == -ERANGE ? "too large"
+                                        : "not a size (e.g. 256M, 4G)");
+                return -EINVAL;
+            }
+        } else if (is_opt(a, "--cpus") || is_opt(a, "-smp")) {
+            name = a[1] == 's' ? "-smp" : "--cpus";
+            VALUE();
+            if (cli_parse_uint(val, 4096, &v) < 0 || v == 0) {
+                snprintf(why, whylen, "%s %s: need a number from 1 to 4096",
+                         name, val);
+                return -EINVAL;
+            }
+            o->mc.cpus = (int)v;
+        } else if (is_opt(a, "--mem-backend")) {
+            name = "--mem-backend";
+            VALUE();
+            ret = parse_backend(o, val, why, whylen);
+            if (ret < 0) {
+                return ret;
+            }
+        } else if (is_opt(a, "--mem-path")) {
+            name = "--mem-path";
+            VALUE();
+            o->mc.ram.mem_path = val;
+        } else if (is_opt(a, "--hugepage-size")) {
+            name = "--hugepage-size";
+            VALUE();
+            ret = parse_hugepage(o, val, why, whylen);
+            if (ret < 0) {
+                return ret;
+            }
+        } else if (strcmp(a, "--mem-share") == 0) {
+            o->mc.ram.shared = true;
+        } else if (strcmp(a, "--mem-prealloc") == 0) {
+            o->mc.ram.prealloc = true;
+        } else if (strcmp(a, "--mem-thp") == 0) {
+            o->mc.ram.thp = true;
+        } else if (strcmp(a, "--dump-mtree") == 0) {
+            o->mc.dump_mtree = true;
+        } else if (strcmp(a, "--dump-flatview") == 0) {
+            o->mc.dump_flatview = true;
+        } else if (strcmp(a, "--dump-slots") == 0) {
+            o->mc.dump_slots = true;
+        } else if (is_opt(a, "--json")) {
+            name = "--json";
+            VALUE();
+            o->json = val;
+        } else if (is_opt(a, "--kvm-device")) {
+            name = "--kvm-device";
+            VALUE();
+            o->mc.kvm_device = val;
+        } else {
+            snprintf(why, whylen, "%s: unknown option (see vmm --help)", a);
+            return -EINVAL;
+        }
+#undef VALUE
+    }
+    return check_run(o, why, whylen);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The KVM memslot listener: turns the RAM and ROM ranges of the "memory"
+ * FlatView into KVM_SET_USER_MEMORY_REGION slots. Ranges are trimmed to
+ * whole pages (the trimmed edges are left to MMIO exits, which the memory
+ * API serves); ROM and readonly ranges become KVM_MEM_READONLY slots, whose
+ * guest writes exit as MMIO; logged ranges get KVM_MEM_LOG_DIRTY_PAGES.
+ * Slot numbers come from a free list; an unchanged range keeps its slot.
+ * Before the first slot of a commit is deleted, the vCPUs are parked
+ * through the callbacks given at init, and released at the commit's end.
+ */
+#ifndef VMM_KVM_MEMSLOTS_H
+#define VMM_KVM_MEMSLOTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mem/listener.h"
+#include "mem/types.h"
+
+struct mem_region;
+
+/* One KVM slot as we set it. */
+struct kvm_slot {
+    bool used;
+    uint32_t flags;
+    gpa_t gpa;
+    uint64_t size;
+    hva_t hva;
+    const struct mem_region *mr;
+    uint64_t offset;
+};
+
+struct kvm_memslots {
+    struct mem_listener listener;
+    int vm_fd;
+    int nr_slots;
+    struct kvm_slot *slots;
+    int *free;
+    int nr_free;
+    int next_unused;
+    uint64_t page_size;
+    /* Park and release the vCPUs around a deletion. */
+    void (*park)(void *opaque);
+    void (*unpark)(void *opaque);
+    void *park_opaque;
+    bool parked;
+    /* Counters, for dumps and tests. */
+    uint64_t nr_set_calls;
+};
+
+/*
+ * Prepare (s) for (vm_fd) with at most (nr_slots) slots. The callbacks may
+ * be NULL (no vCPUs yet). Register s->listener on the "memory" space with
+ * as_listener_register() afterwards.
+ */
+__attribute__((warn_unused_result)) int
+kvm_memslots_init(struct kvm_memslots *s, int vm_fd, int nr_slots,
+                  void (*park)(void *), void (*unpark)(void *), void *opaque);
+
+/* Free the table (the VM fd's slots go with the VM). */
+void kvm_memslots_destroy(struct kvm_memslots *s);
+
+/* Number of slots in use. */
+int kvm_memslots_count(const struct kvm_memslots *s);
+
+/* Print the slot table: "slot N: gpa-last hva flags region+offset". */
+void kvm_memslots_dump(const struct kvm_memslots *s, FILE *f);
+
+/* The slot table as a JSON array. */
+void kvm_memslots_dump_json(const struct kvm_memslots *s, FILE *f);
+
+#endif /* VMM_KVM_MEMSLOTS_H */

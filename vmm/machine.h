@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine: what goes where. Builds the x86 memory layout from regions
+ * (RAM below 4 GiB up to 3 GiB, the rest of the same RAMBlock above 4 GiB
+ * through an alias, devices in the hole), the KVM VM with its memslot
+ * listener, loads the image, runs one thread per vCPU until the guest
+ * ends, and tears everything down again, so that one process can run many
+ * machines one after another.
+ */
+#ifndef VMM_MACHINE_H
+#define VMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem/ramblock.h"
+
+/* Process exit statuses for the ways a VM can end other than by the guest
+ * (the guest's own status is passed through, modulo 256). */
+#define VMM_EXIT_ERROR 1        /* bad input or setup failure */
+#define VMM_EXIT_USAGE 2        /* bad command line */
+#define VMM_EXIT_SHUTDOWN 112   /* triple fault (KVM_EXIT_SHUTDOWN) */
+#define VMM_EXIT_INTERNAL 113   /* KVM_EXIT_INTERNAL_ERROR */
+#define VMM_EXIT_FAIL_ENTRY 114 /* KVM_EXIT_FAIL_ENTRY */
+#define VMM_EXIT_UNHANDLED 115  /* an exit we do not handle */
+
+struct machine_config {
+    /* The image to boot: (image, image_size) in memory, named (image_name)
+     * in messages. */
+    const void *image;
+    size_t image_size;
+    const char *image_name;
+    uint64_t mem_size;
+    int cpus;
+    const char *kvm_device;
+    struct ram_block_opts ram;
+    /* Print the region tree, the FlatViews, the slot table after setup. */
+    bool dump_mtree;
+    bool dump_flatview;
+    bool dump_slots;
+    /* Handle MMIO exits with a bare switch instead of the memory API
+     * (the baseline of `vmm bench mmio`). */
+    bool raw_mmio;
+    /* The value the guest reads from the test device's ARG register. */
+    uint64_t guest_arg;
+    /* Write the guest's console output here (NULL: stdout). */
+    void (*console)(void *opaque, const char *buf, size_t len);
+    void *console_opaque;
+};
+
+struct machine_result {
+    int exit_code;
+    /* Why the VM ended, for messages: "guest exit", "triple fault", ... */
+    char reason[64];
+    double start_to_first_run_ms;
+    double run_ms;
+    uint64_t rss_kib;
+    uint64_t mmio_exits;
+    uint64_t io_exits;
+};
+
+/*
+ * Build, run and destroy one VM. (t0_ns) is the CLOCK_MONOTONIC time the
+ * process (or this run) started, for start_to_first_run_ms. Returns 0 when
+ * the VM ran (its end, whatever it was, is in (*res)), or -errno when it
+ * could not be built, with (why) naming what and why in one line.
+ */
+__attribute__((warn_unused_result)) int
+machine_run(const struct machine_config *cfg, uint64_t t0_ns,
+            struct machine_result *res, char *why, size_t whylen);
+
+/* CLOCK_MONOTONIC now, in nanoseconds. */
+uint64_t machine_now_ns(void);
+
+#endif /* VMM_MACHINE_H */

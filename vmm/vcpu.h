@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vCPU threads: one per vCPU, each looping on KVM_RUN and handing MMIO
+ * exits to the "memory" address space and port I/O exits to "io". The set
+ * of vCPUs can be parked (no vCPU in guest mode) while the memory map
+ * loses a slot, and stopped when the VM ends.
+ */
+#ifndef VMM_VCPU_H
+#define VMM_VCPU_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct address_space;
+struct vcpu_set;
+
+/* What ended the VM, reported by vcpu_set_end(). */
+struct vcpu_end {
+    int status;
+    char reason[64];
+};
+
+/* Hand-made MMIO handling for the raw benchmark: returns true when the
+ * VM must stop. */
+typedef bool (*vcpu_raw_mmio_fn)(void *opaque, struct kvm_run *run);
+
+struct vcpu {
+    struct vcpu_set *set;
+    int id;
+    int fd;
+    struct kvm_run *run;
+    int run_size;
+    pthread_t thread;
+    bool started;
+    /* Guarded by set->lock. */
+    bool in_guest;
+};
+
+struct vcpu_set {
+    int nr;
+    struct vcpu *vcpus;
+    struct address_space *mem;
+    struct address_space *io;
+    vcpu_raw_mmio_fn raw_mmio;
+    void *raw_opaque;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    /* Guarded by (lock). */
+    unsigned park_depth;
+    bool stop;
+    bool ended;
+    struct vcpu_end end;
+
+    uint64_t first_run_ns;
+    uint64_t mmio_exits;
+    uint64_t io_exits;
+};
+
+/*
+ * Create (nr) vCPUs on (vm_fd) with their kvm_run mappings. (mem) and (io)
+ * are the address spaces exits are dispatched to. Returns 0 or -errno.
+ */
+__attribute__((warn_unused_result)) int
+vcpu_set_init(struct vcpu_set *set, int vm_fd, int nr, int mmap_size,
+              struct address_space *mem, struct address_space *io);
+
+/* Start one thread per vCPU. */
+__attribute__((warn_unused_result)) int vcpu_set_start(struct vcpu_set *set);
+
+/*
+ * End the VM with (status) for (reason) (the first call wins) and wake
+ * whoever waits in vcpu_set_wait(). Safe from any thread.
+ */
+void vcpu_set_end(struct vcpu_set *set, int status, const char *reason);
+
+/* Wait until the VM ends, stop and join the vCPU threads, return the end. */
+void vcpu_set_wait(struct vcpu_set *set, struct vcpu_end *end);
+
+/* Close the vCPU fds and unmap their kvm_run pages. */
+void vcpu_set_destroy(struct vcpu_set *set);
+
+/*
+ * Park: return once no vCPU is in guest mode, and keep them out until
+ * vcpu_set_unpark(). Nests. Safe from a vCPU thread (which is itself out of
+ * guest mode while it handles an exit).
+ */
+void vcpu_set_park(void *set);
+void vcpu_set_unpark(void *set);
+
+/* The id of the vCPU running on this thread, or 0 elsewhere. */
+int vcpu_current_id(void);
+
+#endif /* VMM_VCPU_H */
