@@ -510,6 +510,11 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret < 0) {
         goto out;
     }
+    if (cfg->dump_slots) {
+        fputs("at exit: ", stdout);
+        kvm_memslots_dump(&m->slots, stdout);
+        fflush(stdout);
+    }
     memset(res, 0, sizeof(*res));
     res->exit_code = end.status;
     snprintf(res->reason, sizeof(res->reason), "%s", end.reason);

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `vmm run --json FILE` writes the documented fields with plausible values
+# (the hello guest makes a handful of MMIO exits and no port I/O), and
+# `vmm info` / `vmm info --json` describe the host's KVM.
+set -u
+. "$(dirname "$0")/lib.sh"
+vmm=$1
+kvm_require
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() {
+    grep -Eq -- "$2" "$1" || { echo "FAIL: $1 lacks /$2/" >&2; cat "$1" >&2; fail=1; }
+}
+"$vmm" run --json "$tmp/run.json" >/dev/null || { echo "FAIL: run exited $?" >&2; fail=1; }
+check "$tmp/run.json" '^\{"exit_code":0,'
+check "$tmp/run.json" '"start_to_first_run_ms":[0-9]+\.[0-9]+'
+check "$tmp/run.json" '"rss_kib":[1-9][0-9]*'
+check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0\}\}$'
+"$vmm" run --kernel "$(dirname "$vmm")/../guest/fault.elf" --json "$tmp/fault.json" \
+    >/dev/null 2>&1
+check "$tmp/fault.json" '^\{"exit_code":112,"reason":"triple fault"'
+"$vmm" info >"$tmp/info.txt" || fail=1
+check "$tmp/info.txt" '^KVM API version 12$'
+check "$tmp/info.txt" 'NR_MEMSLOTS +[1-9]'
+check "$tmp/info.txt" '^host: (PVM|nested KVM|bare metal)'
+"$vmm" info --json >"$tmp/info.json" || fail=1
+check "$tmp/info.json" '^\{"api_version":12,"host":"(pvm|nested|bare-metal)","capabilities":\{"NR_MEMSLOTS":[1-9]'
+check "$tmp/info.json" '"hugepage_pools":\['
+[ "$fail" = 0 ] && echo "ok"
+exit $fail
