@@ -209,8 +209,8 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
     } while (0)
         const char *name = a;
 
-        if (is_opt(a, "--kernel")) {
-            name = "--kernel";
+        if (is_opt(a, "--kernel") || is_opt(a, "-kernel")) {
+            name = a[1] == '-' ? "--kernel" : "-kernel";
             VALUE();
             o->kernel = val;
         } else if (is_opt(a, "--memory") || is_opt(a, "-m")) {
@@ -266,6 +266,49 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
             name = "--json";
             VALUE();
             o->json = val;
+        } else if (is_opt(a, "--cmdline") || is_opt(a, "--append")) {
+            name = a[2] == 'c' ? "--cmdline" : "--append";
+            VALUE();
+            o->mc.cmdline = val;
+        } else if (is_opt(a, "--initrd")) {
+            name = "--initrd";
+            VALUE();
+            o->mc.initrd = val;
+        } else if (is_opt(a, "--serial")) {
+            name = "--serial";
+            VALUE();
+            if (strcmp(val, "stdio") != 0 && strcmp(val, "none") != 0 &&
+                (strncmp(val, "file:", 5) != 0 || !val[5])) {
+                snprintf(why, whylen,
+                         "--serial %s: expected stdio, file:PATH or none", val);
+                return -EINVAL;
+            }
+            o->mc.serial = val;
+        } else if (is_opt(a, "--expect")) {
+            name = "--expect";
+            VALUE();
+            o->mc.expect = val;
+        } else if (is_opt(a, "--timeout")) {
+            name = "--timeout";
+            VALUE();
+            if (cli_parse_uint(val, 1000000, &v) < 0 || v == 0) {
+                snprintf(why, whylen,
+                         "--timeout %s: need whole seconds from 1 to 1000000",
+                         val);
+                return -EINVAL;
+            }
+            o->mc.timeout_s = (double)v;
+        } else if (is_opt(a, "--cpuid")) {
+            name = "--cpuid";
+            VALUE();
+            if (strcmp(val, "host") == 0) {
+                o->mc.cpuid = CPUID_POLICY_HOST;
+            } else if (strcmp(val, "safe") == 0) {
+                o->mc.cpuid = CPUID_POLICY_SAFE;
+            } else {
+                snprintf(why, whylen, "--cpuid %s: expected host or safe", val);
+                return -EINVAL;
+            }
         } else if (is_opt(a, "--kvm-device")) {
             name = "--kvm-device";
             VALUE();

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "console.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
 #include "kvm.h"
@@ -54,6 +56,11 @@ struct machine {
     bool have_slots;
     struct vcpu_set vcpus;
     bool have_vcpus;
+    struct console console;
+    bool have_console;
+    /* A PC for kernels (interrupt controllers, PIT, legacy devices) rather
+     * than the bare machine of CPL-3 test guests. */
+    bool pc;
 };
 
 uint64_t machine_now_ns(void)
@@ -70,12 +77,14 @@ static void td_console(void *opaque, const char *buf, size_t len)
 {
     struct machine *m = opaque;
 
-    if (m->cfg->console) {
-        m->cfg->console(m->cfg->console_opaque, buf, len);
-        return;
-    }
-    fwrite(buf, 1, len, stdout);
-    fflush(stdout);
+    console_write(&m->console, buf, len);
+}
+
+static void on_match(void *opaque)
+{
+    struct machine *m = opaque;
+
+    vcpu_set_end(&m->vcpus, 0, "matched");
 }
 
 static void td_exit(void *opaque, int status)
@@ -332,6 +341,13 @@ static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)
         if (ret == 0) {
             ret = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
         }
+        if (ret == 0 && i > 0) {
+            /* With the in-kernel LAPIC an AP would wait for INIT/SIPI;
+             * test guests start every vCPU at the entry point. */
+            struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+
+            ret = kvm_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
+        }
         if (ret < 0) {
             snprintf(why, whylen, "vCPU %d setup: %s", i, strerror(-ret));
             return ret;
@@ -421,6 +437,97 @@ static void dump_setup(struct machine *m)
     fflush(stdout);
 }
 
+/*
+ * The in-kernel interrupt controllers (PIC, IOAPIC, LAPICs) and PIT, and
+ * the addresses Intel's real-mode support needs, before any vCPU exists.
+ */
+static int setup_vm(struct machine *m, char *why, size_t whylen)
+{
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    uint64_t ident = 0xfeffc000;
+    int ret;
+
+    if (!m->pc) {
+        /* CPL-3 test guests take no interrupts: no PIC, APIC or PIT, which
+         * also keeps memslot creation fast (the in-kernel LAPIC costs ~6 ms
+         * of start-up on a PVM host). */
+        return 0;
+    }
+    ret = kvm_ioctl_val(m->vm_fd, KVM_SET_TSS_ADDR, 0xfeffd000);
+    if (ret == 0) {
+        ret = kvm_ioctl(m->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+    }
+    if (ret == 0) {
+        ret = kvm_ioctl_val(m->vm_fd, KVM_CREATE_IRQCHIP, 0);
+    }
+    if (ret == 0) {
+        ret = kvm_ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit);
+    }
+    if (ret < 0) {
+        snprintf(why, whylen, "setting up the VM's interrupt controllers: %s",
+                 strerror(-ret));
+    }
+    return ret;
+}
+
+/* Bytes typed on stdin for the guest's serial port. */
+static void machine_serial_input(struct machine *m, const uint8_t *buf,
+                                 size_t len)
+{
+    (void)m;
+    (void)buf;
+    (void)len;
+}
+
+/* Guest input from stdin, Ctrl-A escapes, until the VM ends or times out. */
+static void main_loop(struct machine *m, uint64_t t0_ns)
+{
+    const struct machine_config *cfg = m->cfg;
+    uint64_t deadline = 0;
+    bool read_stdin =
+        !cfg->no_stdin && (!cfg->serial || strcmp(cfg->serial, "stdio") == 0);
+
+    if (cfg->timeout_s > 0) {
+        deadline = t0_ns + (uint64_t)(cfg->timeout_s * 1e9);
+    }
+    if (read_stdin) {
+        console_raw_stdin(&m->console);
+    }
+    for (;;) {
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+
+        if (vcpu_set_wait_for(&m->vcpus, read_stdin ? 0 : 50)) {
+            break;
+        }
+        if (deadline && machine_now_ns() >= deadline) {
+            vcpu_set_end(&m->vcpus, VMM_EXIT_TIMEOUT, "timeout");
+            break;
+        }
+        if (!read_stdin) {
+            continue;
+        }
+        if (poll(&pfd, 1, 50) > 0) {
+            uint8_t buf[256];
+            ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+            bool quit = false;
+
+            if (n <= 0) {
+                /* EOF or error: the guest gets no more input. */
+                read_stdin = false;
+                continue;
+            }
+            n = (ssize_t)console_filter_input(&m->console, buf, (size_t)n,
+                                              &quit);
+            if (quit) {
+                vcpu_set_end(&m->vcpus, 0, "quit (Ctrl-A x)");
+                break;
+            }
+            machine_serial_input(m, buf, (size_t)n);
+        }
+    }
+    console_restore_tty(&m->console);
+}
+
 int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
                 struct machine_result *res, char *why, size_t whylen)
 {
@@ -442,7 +549,23 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     m->cfg = cfg;
     m->vm_fd = -1;
     m->kvm.fd = -1;
+    ret = console_init(&m->console, cfg->serial, cfg->expect, why, whylen);
+    if (ret < 0) {
+        free(m);
+        return ret;
+    }
+    m->have_console = true;
+    m->console.on_match = on_match;
+    m->console.opaque = m;
 
+    {
+        struct loader_elf_info info;
+        char msg[8];
+
+        m->pc = loader_elf_probe(cfg->image, cfg->image_size, &info, msg,
+                                 sizeof(msg)) < 0 ||
+                !info.test_guest;
+    }
     ret = kvm_sys_open(&m->kvm, cfg->kvm_device, why, whylen);
     if (ret < 0) {
         goto out;
@@ -459,6 +582,10 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         goto out;
     }
     m->vm_fd = ret;
+    ret = setup_vm(m, why, whylen);
+    if (ret < 0) {
+        goto out;
+    }
     ret = build_memory(m, why, whylen);
     if (ret < 0) {
         goto out;
@@ -506,6 +633,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret < 0) {
         snprintf(why, whylen, "starting vCPU threads: %s", strerror(-ret));
     }
+    if (ret == 0) {
+        main_loop(m, t0_ns);
+    }
     vcpu_set_wait(&m->vcpus, &end);
     if (ret < 0) {
         goto out;
@@ -517,6 +647,27 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     }
     memset(res, 0, sizeof(*res));
     res->exit_code = end.status;
+    res->outcome =
+        m->console.matched ? MACHINE_MATCHED
+        : end.status == VMM_EXIT_TIMEOUT && strcmp(end.reason, "timeout") == 0
+            ? MACHINE_TIMEOUT
+            : MACHINE_EXITED;
+    if (res->outcome == MACHINE_MATCHED) {
+        res->exit_code = 0;
+    }
+    if (m->console.matched) {
+        /* Longer lines are cut: the report keeps the start. */
+        memcpy(res->matched_line, m->console.matched_line,
+               sizeof(res->matched_line) - 1);
+        res->matched_line[sizeof(res->matched_line) - 1] = '\0';
+    }
+    res->first_serial_output_ms =
+        m->console.first_output_ns
+            ? (double)(m->console.first_output_ns - t0_ns) / 1e6
+            : -1;
+    res->match_ms =
+        m->console.matched ? (double)(m->console.match_ns - t0_ns) / 1e6 : -1;
+    res->elapsed_ms = (double)(machine_now_ns() - t0_ns) / 1e6;
     snprintf(res->reason, sizeof(res->reason), "%s", end.reason);
     res->start_to_first_run_ms =
         m->vcpus.first_run_ns ? (double)(m->vcpus.first_run_ns - t0_ns) / 1e6
@@ -537,6 +688,9 @@ out:
         close(m->vm_fd);
     }
     kvm_sys_close(&m->kvm);
+    if (m->have_console) {
+        console_destroy(&m->console);
+    }
     free(m);
     return ret;
 }

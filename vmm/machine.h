@@ -24,6 +24,14 @@
 #define VMM_EXIT_INTERNAL 113   /* KVM_EXIT_INTERNAL_ERROR */
 #define VMM_EXIT_FAIL_ENTRY 114 /* KVM_EXIT_FAIL_ENTRY */
 #define VMM_EXIT_UNHANDLED 115  /* an exit we do not handle */
+#define VMM_EXIT_TIMEOUT 124    /* --timeout expired, as timeout(1) */
+
+/* CPUID given to the guest. */
+enum cpuid_policy {
+    CPUID_POLICY_AUTO, /* safe on a PVM host, host elsewhere */
+    CPUID_POLICY_HOST, /* KVM_GET_SUPPORTED_CPUID as it is */
+    CPUID_POLICY_SAFE, /* minus what a PVM host's emulator cannot run */
+};
 
 struct machine_config {
     /* The image to boot: (image, image_size) in memory, named (image_name)
@@ -44,13 +52,38 @@ struct machine_config {
     bool raw_mmio;
     /* The value the guest reads from the test device's ARG register. */
     uint64_t guest_arg;
-    /* Write the guest's console output here (NULL: stdout). */
-    void (*console)(void *opaque, const char *buf, size_t len);
-    void *console_opaque;
+    /* Kernel command line and --initrd spec (QEMU's "file arg,file2"
+     * syntax; a single file for Linux). NULL when not given. */
+    const char *cmdline;
+    const char *initrd;
+    /* --serial stdio|file:PATH|none (NULL: stdio). */
+    const char *serial;
+    /* Smoke mode: end with status 0 when a console line matches (a POSIX
+     * extended regex), or with VMM_EXIT_TIMEOUT after (timeout_s) seconds
+     * (0: no timeout). */
+    const char *expect;
+    double timeout_s;
+    enum cpuid_policy cpuid;
+    /* Do not read stdin (benchmarks, soak). */
+    bool no_stdin;
+};
+
+/* How the VM ended, for smoke mode. */
+enum machine_outcome {
+    MACHINE_EXITED,  /* the guest ended it (or a failure did) */
+    MACHINE_MATCHED, /* --expect matched */
+    MACHINE_TIMEOUT, /* --timeout expired */
 };
 
 struct machine_result {
+    enum machine_outcome outcome;
     int exit_code;
+    char matched_line[512];
+    /* Milliseconds since the process started (t0_ns); -1 when it never
+     * happened. */
+    double first_serial_output_ms;
+    double match_ms;
+    double elapsed_ms;
     /* Why the VM ended, for messages: "guest exit", "triple fault", ... */
     char reason[64];
     double start_to_first_run_ms;

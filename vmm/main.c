@@ -130,22 +130,69 @@ static void prealloc_progress(void *opaque, uint64_t done, uint64_t total)
     }
 }
 
+/* (s) as a JSON string. */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            fprintf(f, "\\%c", c);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+        } else {
+            fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_ms(FILE *f, const char *key, double ms, bool comma)
+{
+    if (ms < 0) {
+        fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+    } else {
+        fprintf(f, "\"%s\":%.3f%s", key, ms, comma ? "," : "");
+    }
+}
+
 static int write_run_json(const char *path, const struct machine_result *r,
                           char *why, size_t whylen)
 {
+    static const char *const outcome[] = {
+        [MACHINE_EXITED] = "exited",
+        [MACHINE_MATCHED] = "matched",
+        [MACHINE_TIMEOUT] = "timeout",
+    };
     FILE *f = fopen(path, "we");
 
     if (!f) {
         snprintf(why, whylen, "--json %s: %s", path, strerror(errno));
         return -errno;
     }
-    fprintf(
-        f,
-        "{\"exit_code\":%d,\"reason\":\"%s\",\"start_to_first_run_ms\":%.3f,"
-        "\"run_ms\":%.3f,\"rss_kib\":%" PRIu64 ",\"exits\":{\"mmio\":%" PRIu64
-        ",\"io\":%" PRIu64 "}}\n",
-        r->exit_code, r->reason, r->start_to_first_run_ms, r->run_ms,
-        r->rss_kib, r->mmio_exits, r->io_exits);
+    fprintf(f, "{\"result\":\"%s\",\"exit_code\":%d,\"reason\":",
+            outcome[r->outcome], r->exit_code);
+    json_string(f, r->reason);
+    fputs(",\"matched_line\":", f);
+    if (r->outcome == MACHINE_MATCHED) {
+        json_string(f, r->matched_line);
+    } else {
+        fputs("null", f);
+    }
+    fputc(',', f);
+    json_ms(f, "elapsed_ms", r->elapsed_ms, true);
+    fputs("\"phases\":{", f);
+    json_ms(f, "first_guest_instruction_ms", r->start_to_first_run_ms, true);
+    json_ms(f, "first_serial_output_ms", r->first_serial_output_ms, true);
+    json_ms(f, "match_ms", r->match_ms, false);
+    fputs("},", f);
+    json_ms(f, "start_to_first_run_ms", r->start_to_first_run_ms, true);
+    json_ms(f, "run_ms", r->run_ms, true);
+    fprintf(f,
+            "\"rss_kib\":%" PRIu64 ",\"exits\":{\"mmio\":%" PRIu64
+            ",\"io\":%" PRIu64 "}}\n",
+            r->rss_kib, r->mmio_exits, r->io_exits);
     if (fclose(f) != 0) {
         snprintf(why, whylen, "--json %s: write failed", path);
         return -EIO;

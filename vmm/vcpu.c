@@ -387,6 +387,29 @@ int vcpu_set_start(struct vcpu_set *set)
     return 0;
 }
 
+bool vcpu_set_wait_for(struct vcpu_set *set, int timeout_ms)
+{
+    struct timespec ts;
+    bool ended;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&set->lock);
+    while (!set->ended) {
+        if (pthread_cond_timedwait(&set->cond, &set->lock, &ts) == ETIMEDOUT) {
+            break;
+        }
+    }
+    ended = set->ended;
+    pthread_mutex_unlock(&set->lock);
+    return ended;
+}
+
 void vcpu_set_wait(struct vcpu_set *set, struct vcpu_end *end)
 {
     int i;

@@ -79,6 +79,12 @@ void vcpu_set_end(struct vcpu_set *set, int status, const char *reason);
 /* Wait until the VM ends, stop and join the vCPU threads, return the end. */
 void vcpu_set_wait(struct vcpu_set *set, struct vcpu_end *end);
 
+/*
+ * Wait at most (timeout_ms) for the VM to end; true when it has. Leaves
+ * the threads running.
+ */
+bool vcpu_set_wait_for(struct vcpu_set *set, int timeout_ms);
+
 /* Close the vCPU fds and unmap their kvm_run pages. */
 void vcpu_set_destroy(struct vcpu_set *set);
 

@@ -64,6 +64,8 @@ static void write_gdt(uint8_t *gdt)
 
     memset(gdt, 0, GDT_ENTRIES * 8);
     /* Kernel code: P, DPL 0, S, execute/read accessed; L, G. */
+    /* Kernel 32-bit code, for protected-mode (multiboot, PVH) entries. */
+    put64(gdt + X86_SEL_KERNEL_CS32, gdt_flat(0x9b, 0xc));
     put64(gdt + X86_SEL_KERNEL_CS, gdt_flat(0x9b, 0xa));
     /* Kernel data: P, DPL 0, S, read/write accessed; D/B, G. */
     put64(gdt + X86_SEL_KERNEL_DS, gdt_flat(0x93, 0xc));
@@ -207,4 +209,56 @@ int vcpu_x86_64_init_regs(struct kvm_regs *regs, gpa_t entry, uint64_t rsp,
     regs->rdi = vcpu_id;
     regs->rflags = X86_BOOT_RFLAGS;
     return 0;
+}
+
+static void seg_flat(struct kvm_segment *s, uint16_t sel, bool code, bool l)
+{
+    memset(s, 0, sizeof(*s));
+    s->limit = 0xffffffff;
+    s->selector = sel;
+    s->type = code ? 0xb : 0x3;
+    s->present = 1;
+    s->dpl = 0;
+    s->db = (code && l) ? 0 : 1;
+    s->s = 1;
+    s->l = l ? 1 : 0;
+    s->g = 1;
+}
+
+void vcpu_x86_64_init_sregs_kernel64(struct kvm_sregs *sregs)
+{
+    vcpu_x86_64_init_sregs(sregs);
+    seg_flat(&sregs->cs, X86_SEL_KERNEL_CS, true, true);
+    seg_flat(&sregs->ss, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->ds, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->es, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->fs, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->gs, X86_SEL_KERNEL_DS, false, false);
+}
+
+void vcpu_x86_64_init_sregs_prot32(struct kvm_sregs *sregs)
+{
+    seg_flat(&sregs->cs, X86_SEL_KERNEL_CS32, true, false);
+    seg_flat(&sregs->ss, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->ds, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->es, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->fs, X86_SEL_KERNEL_DS, false, false);
+    seg_flat(&sregs->gs, X86_SEL_KERNEL_DS, false, false);
+
+    memset(&sregs->tr, 0, sizeof(sregs->tr));
+    sregs->tr.limit = 0xffff;
+    sregs->tr.type = 0xb; /* busy 32-bit TSS, as after reset */
+    sregs->tr.present = 1;
+    memset(&sregs->ldt, 0, sizeof(sregs->ldt));
+    sregs->ldt.type = 0x2;
+    sregs->ldt.unusable = 1;
+    memset(&sregs->gdt, 0, sizeof(sregs->gdt));
+    sregs->gdt.base = X86_BOOT_GDT_GPA;
+    sregs->gdt.limit = 10 * 8 - 1;
+    memset(&sregs->idt, 0, sizeof(sregs->idt));
+    sregs->cr0 = 0x11; /* PE, ET: protected mode, paging off */
+    sregs->cr2 = 0;
+    sregs->cr3 = 0;
+    sregs->cr4 = 0;
+    sregs->efer = 0;
 }

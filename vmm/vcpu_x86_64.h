@@ -50,6 +50,8 @@
 /* GDT selectors (Linux's layout, so SYSRET-style code would work). */
 #define X86_SEL_KERNEL_CS 0x10
 #define X86_SEL_KERNEL_DS 0x18
+/* A flat 32-bit kernel code segment, for protected-mode entries. */
+#define X86_SEL_KERNEL_CS32 0x08
 #define X86_SEL_USER_CS32 0x23
 #define X86_SEL_USER_DS 0x2b
 #define X86_SEL_USER_CS 0x33
@@ -90,5 +92,18 @@ void vcpu_x86_64_init_sregs(struct kvm_sregs *sregs);
 __attribute__((warn_unused_result)) int
 vcpu_x86_64_init_regs(struct kvm_regs *regs, gpa_t entry, uint64_t rsp,
                       uint32_t vcpu_id);
+
+/*
+ * Kernel entry in 64-bit mode at CPL 0 (Linux's 64-bit boot protocol):
+ * the long-mode state of vcpu_x86_64_init_sregs() with __BOOT_CS (0x10)
+ * and __BOOT_DS (0x18) flat segments. Needs vcpu_x86_64_setup_memory().
+ */
+void vcpu_x86_64_init_sregs_kernel64(struct kvm_sregs *sregs);
+
+/*
+ * Kernel entry in flat 32-bit protected mode with paging off (multiboot,
+ * PVH): CS 0x08 (32-bit code), data segments 0x18, CR0 = PE|ET, EFER 0.
+ */
+void vcpu_x86_64_init_sregs_prot32(struct kvm_sregs *sregs);
 
 #endif /* VMM_VCPU_X86_64_H */
