@@ -14,6 +14,7 @@
 
 #include "caps.h"
 #include "console.h"
+#include "cpuid.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
 #include "kvm.h"
@@ -303,8 +304,7 @@ static int setup_cpuid(struct machine *m, struct vcpu *v)
     int ret;
 
     memset(&cpuid, 0, sizeof(cpuid));
-    cpuid.c.nent = 256;
-    ret = kvm_ioctl(m->kvm.fd, KVM_GET_SUPPORTED_CPUID, &cpuid.c);
+    ret = cpuid_build(m->kvm.fd, m->cfg->cpuid, &cpuid.c, 256);
     if (ret < 0) {
         return ret;
     }
@@ -598,6 +598,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         goto out;
     }
     m->have_vcpus = true;
+    m->vcpus.pvm_workarounds = m->pc && kvm_host_is_pvm();
     if (cfg->raw_mmio) {
         m->vcpus.raw_mmio = raw_mmio;
         m->vcpus.raw_opaque = m;

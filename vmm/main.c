@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "cpuid.h"
 #include "guest_embed.h"
 #include "kvm.h"
 #include "machine.h"
@@ -47,6 +48,16 @@ static void usage(FILE *f)
           "slots\n"
           "  --json FILE             write a JSON report\n"
           "  --kvm-device PATH       KVM device (default /dev/kvm)\n"
+        "  --cmdline, --append S   kernel command line\n"
+        "  --initrd FILE[,FILE2]   initrd (Linux) or multiboot modules "
+        "(\"file arg,file2\")\n"
+        "  --serial stdio|file:PATH|none   where serial output goes "
+        "(default stdio)\n"
+        "  --expect REGEX          end with 0 when a console line matches "
+        "(POSIX ERE)\n"
+        "  --timeout SECONDS       end with 124 when the time is up\n"
+        "  --cpuid host|safe       CPUID policy (default: safe on PVM "
+        "hosts, else host)\n"
           "\n"
           "exit status of run: the guest's own status (0-255) when it exits "
           "through\n"
@@ -336,7 +347,14 @@ static int cmd_info(int argc, char **argv)
             printf("%s\"%s\":%d", i ? "," : "", caps[i].name,
                    kvm_check_extension(kvm.fd, caps[i].cap));
         }
-        printf("},\"hugepage_pools\":[");
+        printf("},\"cpuid_policy\":\"%s\",\"cpuid_kernel_params\":",
+               cpuid_policy_name(CPUID_POLICY_AUTO));
+        if (cpuid_policy_kernel_params(CPUID_POLICY_AUTO)) {
+            printf("\"%s\"", cpuid_policy_kernel_params(CPUID_POLICY_AUTO));
+        } else {
+            printf("null");
+        }
+        printf(",\"hugepage_pools\":[");
         print_pools(stdout, true);
         printf("]}\n");
     } else {
@@ -351,6 +369,14 @@ static int cmd_info(int argc, char **argv)
         for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
             printf("  %-28s %d\n", caps[i].name,
                    kvm_check_extension(kvm.fd, caps[i].cap));
+        }
+        printf("cpuid policy: %s%s\n", cpuid_policy_name(CPUID_POLICY_AUTO),
+               cpuid_policy_kernel_params(CPUID_POLICY_AUTO)
+                   ? " (masks what the PVM emulator cannot run; Linux also "
+                     "gets: "
+                   : "");
+        if (cpuid_policy_kernel_params(CPUID_POLICY_AUTO)) {
+            printf("  %s)\n", cpuid_policy_kernel_params(CPUID_POLICY_AUTO));
         }
         printf("hugepage pools:\n");
         print_pools(stdout, false);

@@ -244,6 +244,50 @@ static void handle_io(struct vcpu *v)
     }
 }
 
+/*
+ * An emulation failure on a PVM host at an instruction its emulator does
+ * not know but whose effect is simple: do it here. Returns true when the
+ * vCPU can go on.
+ */
+static bool pvm_step_over(struct vcpu *v)
+{
+    struct kvm_translation tr = {0};
+    struct kvm_vcpu_events ev;
+    struct kvm_regs r;
+    uint8_t op;
+
+    if (kvm_ioctl_quiet(v->fd, KVM_GET_REGS, &r) < 0) {
+        return false;
+    }
+    tr.linear_address = r.rip;
+    if (kvm_ioctl_quiet(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid ||
+        as_read(v->set->mem, tr.physical_address, &op, 1) < 0) {
+        return false;
+    }
+    if (op != 0xcc && op != 0x9b) {
+        return false;
+    }
+    r.rip++;
+    if (kvm_ioctl_quiet(v->fd, KVM_SET_REGS, &r) < 0) {
+        return false;
+    }
+    if (op == 0xcc) {
+        /* INT3 traps: #BP is delivered with RIP after the instruction. */
+        if (kvm_ioctl_quiet(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0) {
+            return false;
+        }
+        ev.exception.injected = 1;
+        ev.exception.nr = 3;
+        ev.exception.has_error_code = 0;
+        ev.flags = 0;
+        if (kvm_ioctl_quiet(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
+            return false;
+        }
+    }
+    __atomic_add_fetch(&v->set->emulated_steps, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
 /* Handle one exit; returns false when the VM must end. */
 static bool handle_exit(struct vcpu *v)
 {
@@ -279,6 +323,11 @@ static bool handle_exit(struct vcpu *v)
         vcpu_set_end(set, VMM_EXIT_SHUTDOWN, "triple fault");
         return false;
     case KVM_EXIT_INTERNAL_ERROR:
+        if (set->pvm_workarounds &&
+            run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+            pvm_step_over(v)) {
+            return true;
+        }
         snprintf(what, sizeof(what),
                  "KVM internal error, suberror %u%s (KVM_EXIT_INTERNAL_ERROR)",
                  run->internal.suberror,

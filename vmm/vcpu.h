@@ -45,6 +45,10 @@ struct vcpu_set {
     struct address_space *io;
     vcpu_raw_mmio_fn raw_mmio;
     void *raw_opaque;
+    /* Step over the instructions a PVM host's emulator refuses: INT3
+     * (skipped, #BP injected, as the CPU would) and FWAIT (a no-op). */
+    bool pvm_workarounds;
+    uint64_t emulated_steps;
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
