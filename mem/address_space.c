@@ -82,6 +82,9 @@ void mem_sys_free(struct mem_sys *sys)
         return;
     }
     synchronize_rcu();
+    /* Views retired by call_rcu() must be gone before we return, or a
+     * process that builds many systems would hold their memory. */
+    rcu_barrier();
     for (i = 0; i < sys->nr_as; i++) {
         struct address_space *as = sys->as[i];
 

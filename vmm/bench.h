@@ -25,4 +25,11 @@ __attribute__((warn_unused_result)) int bench_memory(bool json, FILE *out);
 __attribute__((warn_unused_result)) int
 bench_mmio(uint64_t iterations, uint64_t t0_ns, bool json, FILE *out);
 
+/*
+ * Create, run and destroy (runs) hello VMs in this process; -EOVERFLOW
+ * when open fds or RSS grew between the first and the last run.
+ */
+__attribute__((warn_unused_result)) int bench_soak(uint64_t runs, bool json,
+                                                   FILE *out);
+
 #endif /* VMM_BENCH_H */

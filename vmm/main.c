@@ -30,6 +30,7 @@ static void usage(FILE *f)
           "       vmm info [--json]      what this host's KVM offers\n"
           "       vmm bench memory [--json]\n"
           "       vmm bench mmio [--iterations N] [--json]\n"
+          "       vmm bench soak [--runs N] [--json]\n"
           "\n"
           "run options:\n"
           "  --kernel FILE           ELF test guest to boot\n"
@@ -48,16 +49,16 @@ static void usage(FILE *f)
           "slots\n"
           "  --json FILE             write a JSON report\n"
           "  --kvm-device PATH       KVM device (default /dev/kvm)\n"
-        "  --cmdline, --append S   kernel command line\n"
-        "  --initrd FILE[,FILE2]   initrd (Linux) or multiboot modules "
-        "(\"file arg,file2\")\n"
-        "  --serial stdio|file:PATH|none   where serial output goes "
-        "(default stdio)\n"
-        "  --expect REGEX          end with 0 when a console line matches "
-        "(POSIX ERE)\n"
-        "  --timeout SECONDS       end with 124 when the time is up\n"
-        "  --cpuid host|safe       CPUID policy (default: safe on PVM "
-        "hosts, else host)\n"
+          "  --cmdline, --append S   kernel command line\n"
+          "  --initrd FILE[,FILE2]   initrd (Linux) or multiboot modules "
+          "(\"file arg,file2\")\n"
+          "  --serial stdio|file:PATH|none   where serial output goes "
+          "(default stdio)\n"
+          "  --expect REGEX          end with 0 when a console line matches "
+          "(POSIX ERE)\n"
+          "  --timeout SECONDS       end with 124 when the time is up\n"
+          "  --cpuid host|safe       CPUID policy (default: safe on PVM "
+          "hosts, else host)\n"
           "\n"
           "exit status of run: the guest's own status (0-255) when it exits "
           "through\n"
@@ -387,7 +388,7 @@ static int cmd_info(int argc, char **argv)
 
 static int cmd_bench(int argc, char **argv, uint64_t t0)
 {
-    uint64_t iterations = 30000;
+    uint64_t iterations = 30000, runs = 200;
     bool json = false;
     int i, ret;
 
@@ -398,6 +399,12 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            if (cli_parse_uint(argv[++i], 1000000, &runs) < 0 || runs == 0) {
+                fprintf(stderr, "vmm bench: --runs %s: need 1 to 1000000\n",
+                        argv[i]);
+                return VMM_EXIT_USAGE;
+            }
         } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
             if (cli_parse_uint(argv[++i], UINT32_MAX, &iterations) < 0 ||
                 iterations == 0) {
@@ -415,6 +422,8 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
         ret = bench_memory(json, stdout);
     } else if (strcmp(argv[0], "mmio") == 0) {
         ret = bench_mmio(iterations, t0, json, stdout);
+    } else if (strcmp(argv[0], "soak") == 0) {
+        ret = bench_soak(runs, json, stdout);
     } else {
         fprintf(stderr, "vmm bench: unknown benchmark '%s'\n", argv[0]);
         return VMM_EXIT_USAGE;
