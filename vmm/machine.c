@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -537,6 +538,21 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     gpa_t entry = 0;
     int ret;
 
+    {
+        struct sysinfo si;
+
+        /* MAP_NORESERVE would let an absurd size map, and fail later. */
+        if (sysinfo(&si) == 0 &&
+            cfg->mem_size / si.mem_unit > si.totalram + si.totalswap) {
+            snprintf(why, whylen,
+                     "--memory %" PRIu64 " MiB: more than this host's %" PRIu64
+                     " MiB of RAM and swap",
+                     cfg->mem_size >> 20,
+                     (uint64_t)(si.totalram + si.totalswap) * si.mem_unit >>
+                         20);
+            return -E2BIG;
+        }
+    }
     if (cfg->cpus < 1) {
         snprintf(why, whylen, "--cpus %d: need at least 1", cfg->cpus);
         return -EINVAL;
@@ -676,6 +692,11 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     res->run_ms = (double)(machine_now_ns() - t_run) / 1e6;
     res->mmio_exits = m->vcpus.mmio_exits;
     res->io_exits = m->vcpus.io_exits;
+    res->mmio_unassigned = m->vcpus.mmio_unassigned;
+    res->mmio_invalid = m->vcpus.mmio_invalid;
+    res->mmio_readonly = m->vcpus.mmio_readonly;
+    res->io_unassigned = m->vcpus.io_unassigned;
+    res->io_invalid = m->vcpus.io_invalid;
     res->rss_kib = vmm_rss_kib(m);
 out:
     teardown_memory(m);

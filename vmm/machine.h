@@ -91,6 +91,12 @@ struct machine_result {
     uint64_t rss_kib;
     uint64_t mmio_exits;
     uint64_t io_exits;
+    /* Accesses dropped (see struct vcpu_set). */
+    uint64_t mmio_unassigned;
+    uint64_t mmio_invalid;
+    uint64_t mmio_readonly;
+    uint64_t io_unassigned;
+    uint64_t io_invalid;
 };
 
 /*

@@ -169,20 +169,16 @@ static void json_ms(FILE *f, const char *key, double ms, bool comma)
     }
 }
 
-static int write_run_json(const char *path, const struct machine_result *r,
-                          char *why, size_t whylen)
+/* Write the report to (f), which is closed. */
+static int write_run_json(FILE *f, const char *path,
+                          const struct machine_result *r, char *why,
+                          size_t whylen)
 {
     static const char *const outcome[] = {
         [MACHINE_EXITED] = "exited",
         [MACHINE_MATCHED] = "matched",
         [MACHINE_TIMEOUT] = "timeout",
     };
-    FILE *f = fopen(path, "we");
-
-    if (!f) {
-        snprintf(why, whylen, "--json %s: %s", path, strerror(errno));
-        return -errno;
-    }
     fprintf(f, "{\"result\":\"%s\",\"exit_code\":%d,\"reason\":",
             outcome[r->outcome], r->exit_code);
     json_string(f, r->reason);
@@ -203,8 +199,11 @@ static int write_run_json(const char *path, const struct machine_result *r,
     json_ms(f, "run_ms", r->run_ms, true);
     fprintf(f,
             "\"rss_kib\":%" PRIu64 ",\"exits\":{\"mmio\":%" PRIu64
-            ",\"io\":%" PRIu64 "}}\n",
-            r->rss_kib, r->mmio_exits, r->io_exits);
+            ",\"io\":%" PRIu64 ",\"mmio_unassigned\":%" PRIu64
+            ",\"mmio_invalid\":%" PRIu64 ",\"mmio_readonly\":%" PRIu64
+            ",\"io_unassigned\":%" PRIu64 ",\"io_invalid\":%" PRIu64 "}}\n",
+            r->rss_kib, r->mmio_exits, r->io_exits, r->mmio_unassigned,
+            r->mmio_invalid, r->mmio_readonly, r->io_unassigned, r->io_invalid);
     if (fclose(f) != 0) {
         snprintf(why, whylen, "--json %s: write failed", path);
         return -EIO;
@@ -216,6 +215,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
 {
     struct run_opts o;
     struct machine_result res;
+    FILE *json = NULL;
     void *image = NULL;
     char why[512] = "";
     int ret;
@@ -239,13 +239,26 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
         o.mc.image_name = "embedded hello guest";
     }
     o.mc.ram.progress = prealloc_progress;
+    /* Open the report now: a bad path must not cost a guest run. */
+    if (o.json) {
+        json = fopen(o.json, "we");
+        if (!json) {
+            fprintf(stderr, "vmm: --json %s: %s\n", o.json, strerror(errno));
+            free(image);
+            return VMM_EXIT_ERROR;
+        }
+    }
     ret = machine_run(&o.mc, t0, &res, why, sizeof(why));
     free(image);
     if (ret < 0) {
         fprintf(stderr, "vmm: %s\n", why);
+        if (json) {
+            fclose(json);
+            unlink(o.json);
+        }
         return VMM_EXIT_ERROR;
     }
-    if (o.json && write_run_json(o.json, &res, why, sizeof(why)) < 0) {
+    if (json && write_run_json(json, o.json, &res, why, sizeof(why)) < 0) {
         fprintf(stderr, "vmm: %s\n", why);
         return VMM_EXIT_ERROR;
     }

@@ -310,7 +310,13 @@ static bool handle_exit(struct vcpu *v)
          * copied back whatever the result. */
         ret = as_access(set->mem, run->mmio.phys_addr, run->mmio.data,
                         run->mmio.len, run->mmio.is_write);
-        (void)ret;
+        if (ret == -ENXIO) {
+            __atomic_add_fetch(&set->mmio_unassigned, 1, __ATOMIC_RELAXED);
+        } else if (ret == -EINVAL) {
+            __atomic_add_fetch(&set->mmio_invalid, 1, __ATOMIC_RELAXED);
+        } else if (ret == -EROFS) {
+            __atomic_add_fetch(&set->mmio_readonly, 1, __ATOMIC_RELAXED);
+        }
         return true;
     case KVM_EXIT_IO:
         __atomic_add_fetch(&set->io_exits, 1, __ATOMIC_RELAXED);

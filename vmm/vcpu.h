@@ -61,6 +61,13 @@ struct vcpu_set {
     uint64_t first_run_ns;
     uint64_t mmio_exits;
     uint64_t io_exits;
+    /* Guest accesses the memory API dropped: to unassigned addresses, of a
+     * size or alignment the region refuses, writes to readonly memory. */
+    uint64_t mmio_unassigned;
+    uint64_t mmio_invalid;
+    uint64_t mmio_readonly;
+    uint64_t io_unassigned;
+    uint64_t io_invalid;
 };
 
 /*
