@@ -18,7 +18,7 @@ check "$tmp/run.json" '^\{"result":"exited","exit_code":0,"reason":"guest exit",
 check "$tmp/run.json" '"phases":\{"first_guest_instruction_ms":[0-9.]+,"first_serial_output_ms":[0-9.]+,"match_ms":null\}'
 check "$tmp/run.json" '"start_to_first_run_ms":[0-9]+\.[0-9]+'
 check "$tmp/run.json" '"rss_kib":[1-9][0-9]*'
-check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0\}\}$'
+check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0,"mmio_unassigned":0,"mmio_invalid":0,"mmio_readonly":0,"io_unassigned":0,"io_invalid":0\}\}$'
 "$vmm" run --kernel "$(dirname "$vmm")/../guest/fault.elf" --json "$tmp/fault.json" \
     >/dev/null 2>&1
 check "$tmp/fault.json" '^\{"result":"exited","exit_code":112,"reason":"triple fault"'
