@@ -256,6 +256,8 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
             o->mc.ram.prealloc = true;
         } else if (strcmp(a, "--mem-thp") == 0) {
             o->mc.ram.thp = true;
+        } else if (strcmp(a, "--sandbox") == 0) {
+            o->mc.sandbox = true;
         } else if (strcmp(a, "--dump-mtree") == 0) {
             o->mc.dump_mtree = true;
         } else if (strcmp(a, "--dump-flatview") == 0) {

@@ -26,6 +26,7 @@
 #include "mem/dump.h"
 #include "mem/ramblock.h"
 #include "mem/region.h"
+#include "sandbox.h"
 #include "vcpu.h"
 #include "vcpu_x86_64.h"
 
@@ -646,10 +647,19 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         goto out;
     }
     t_run = machine_now_ns();
+    /* The threads wait (parked) until the sandbox, if any, is in force:
+     * no guest instruction runs outside it. */
+    vcpu_set_park(&m->vcpus);
     ret = vcpu_set_start(&m->vcpus);
     if (ret < 0) {
         snprintf(why, whylen, "starting vCPU threads: %s", strerror(-ret));
+    } else if (cfg->sandbox) {
+        ret = sandbox_enter(why, whylen);
+        if (ret < 0) {
+            vcpu_set_end(&m->vcpus, VMM_EXIT_ERROR, "sandbox failed");
+        }
     }
+    vcpu_set_unpark(&m->vcpus);
     if (ret == 0) {
         main_loop(m, t0_ns);
     }

@@ -66,6 +66,8 @@ struct machine_config {
     enum cpuid_policy cpuid;
     /* Do not read stdin (benchmarks, soak). */
     bool no_stdin;
+    /* Enter the seccomp allow-list before the vCPUs start. */
+    bool sandbox;
 };
 
 /* How the VM ended, for smoke mode. */

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * --sandbox: a seccomp allow-list (libseccomp) for the steady state, once
+ * every host resource is acquired: the vCPU loop, dispatch, map changes
+ * (which allocate), console output, stdin, timers and teardown. Anything
+ * else fails with EPERM. Applied to every thread of the process (TSYNC),
+ * including liburcu's.
+ */
+#ifndef VMM_SANDBOX_H
+#define VMM_SANDBOX_H
+
+#include <stddef.h>
+
+/* Install the filter. Returns 0 or -errno with (why) set. */
+__attribute__((warn_unused_result)) int sandbox_enter(char *why, size_t whylen);
+
+/*
+ * Check the filter from the inside: enter it, then try a forbidden call
+ * (socket) and an allowed one (getpid). Returns 0 when the forbidden one
+ * failed with EPERM and the allowed one worked; (why) says what happened.
+ */
+__attribute__((warn_unused_result)) int sandbox_selftest(char *why,
+                                                         size_t whylen);
+
+#endif /* VMM_SANDBOX_H */
