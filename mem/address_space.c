@@ -69,7 +69,7 @@ struct mem_sys *mr_live_sys(const struct mem_region *mr)
 
 static void flatview_free_cb(struct rcu_head *head)
 {
-    struct flatview_box *box = caa_container_of(head, struct flatview_box, rcu);
+    struct flatview_box *box = flatview_box_of_rcu(head);
 
     flatview_free(&box->fv);
 }
@@ -288,8 +288,7 @@ static int as_update_locked(struct address_space *as)
     }
     rcu_assign_pointer(as->current, new);
     __atomic_add_fetch(&as->generation, 1, __ATOMIC_RELEASE);
-    call_rcu(&caa_container_of(old, struct flatview_box, fv)->rcu,
-             flatview_free_cb);
+    call_rcu(&flatview_box_of(old)->rcu, flatview_free_cb);
     return err;
 }
 

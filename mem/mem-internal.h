@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mem/address_space.h"
@@ -64,6 +65,19 @@ void mem_sys_mark_changed_locked(struct mem_region *mr);
 
 /* Give (mr) and everything below it, or aliased by it, the system (sys). */
 void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys);
+
+/* The box around a view, or around an RCU head. */
+static inline struct flatview_box *flatview_box_of(struct flatview *fv)
+{
+    return (struct flatview_box *)(void *)((char *)fv -
+                                           offsetof(struct flatview_box, fv));
+}
+
+static inline struct flatview_box *flatview_box_of_rcu(struct rcu_head *head)
+{
+    return (struct flatview_box *)(void *)((char *)head -
+                                           offsetof(struct flatview_box, rcu));
+}
 
 /*
  * End a transaction that edited nothing (it only held the lock, or backed

@@ -223,7 +223,7 @@ void flatview_free(struct flatview *fv)
     if (!fv) {
         return;
     }
-    box = caa_container_of(fv, struct flatview_box, fv);
+    box = flatview_box_of(fv);
     free(fv->ranges);
     free(fv->index);
     free(fv->lasts);

@@ -77,6 +77,15 @@ int cli_parse_size(const char *s, uint64_t *out)
     return -EINVAL;
 }
 
+void cli_one_line(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            *s = '?';
+        }
+    }
+}
+
 /* "--name value" or "--name=value": the value, advancing (*i). */
 static const char *opt_value(int argc, char **argv, int *i, const char *name,
                              char *why, size_t whylen)
@@ -186,8 +195,22 @@ static int check_run(struct run_opts *o, char *why, size_t whylen)
     return 0;
 }
 
+static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
+                             char *why, size_t whylen);
+
 int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
                   size_t whylen)
+{
+    int ret = cli_parse_run_raw(argc, argv, o, why, whylen);
+
+    if (ret < 0 && whylen) {
+        cli_one_line(why);
+    }
+    return ret;
+}
+
+static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
+                             char *why, size_t whylen)
 {
     uint64_t v;
     int i, ret;

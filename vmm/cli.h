@@ -25,6 +25,12 @@ __attribute__((warn_unused_result)) int cli_parse_size(const char *s,
 __attribute__((warn_unused_result)) int
 cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
+/*
+ * Make (s) printable on one line: control characters (which a message can
+ * carry when it quotes user input) become '?'.
+ */
+void cli_one_line(char *s);
+
 /* What `vmm run` was asked to do. */
 struct run_opts {
     struct machine_config mc;

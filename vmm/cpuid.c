@@ -24,9 +24,9 @@ static const struct cpuid_mask safe_masks[] = {
     /* PCLMULQDQ 1, SSSE3 9, FMA 12, CX16 13, SSE4.1 19, SSE4.2 20, MOVBE 22,
      * POPCNT 23, AES 25, XSAVE 26, OSXSAVE 27, AVX 28, F16C 29, RDRAND 30 */
     {1, 0,
-     (1u << 1) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) |
-         (1u << 20) | (1u << 22) | (1u << 23) | (1u << 25) | (1u << 26) |
-         (1u << 27) | (1u << 28) | (1u << 29) | (1u << 30),
+     (1u << 1) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) | (1u << 20) |
+         (1u << 22) | (1u << 23) | (1u << 25) | (1u << 26) | (1u << 27) |
+         (1u << 28) | (1u << 29) | (1u << 30),
      0, 0},
     /* EBX: FSGSBASE 0, BMI1 3, AVX2 5, BMI2 8, ERMS 9, RDSEED 18, ADX 19,
      * SMAP 20, SHA 29; ECX: GFNI 8, VAES 9, VPCLMULQDQ 10; EDX: FSRM 4 */

@@ -25,9 +25,10 @@ const char *cpuid_policy_name(enum cpuid_policy p);
  * Fill (*cpuid) (room for (max) entries) from KVM_GET_SUPPORTED_CPUID on
  * (kvm_fd), masked by the resolved policy (p). Returns 0 or -errno.
  */
-__attribute__((warn_unused_result)) int
-cpuid_build(int kvm_fd, enum cpuid_policy p, struct kvm_cpuid2 *cpuid,
-            unsigned max);
+__attribute__((warn_unused_result)) int cpuid_build(int kvm_fd,
+                                                    enum cpuid_policy p,
+                                                    struct kvm_cpuid2 *cpuid,
+                                                    unsigned max);
 
 /*
  * Linux kernel parameters the resolved policy (p) adds on this host, or

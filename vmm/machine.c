@@ -299,18 +299,20 @@ static void teardown_memory(struct machine *m)
 
 static int setup_cpuid(struct machine *m, struct vcpu *v)
 {
-    struct {
-        struct kvm_cpuid2 c;
-        struct kvm_cpuid_entry2 e[256];
-    } cpuid;
+    const unsigned max = 256;
+    struct kvm_cpuid2 *cpuid;
     int ret;
 
-    memset(&cpuid, 0, sizeof(cpuid));
-    ret = cpuid_build(m->kvm.fd, m->cfg->cpuid, &cpuid.c, 256);
-    if (ret < 0) {
-        return ret;
+    cpuid = calloc(1, sizeof(*cpuid) + max * sizeof(cpuid->entries[0]));
+    if (!cpuid) {
+        return -ENOMEM;
     }
-    return kvm_ioctl(v->fd, KVM_SET_CPUID2, &cpuid.c);
+    ret = cpuid_build(m->kvm.fd, m->cfg->cpuid, cpuid, max);
+    if (ret == 0) {
+        ret = kvm_ioctl(v->fd, KVM_SET_CPUID2, cpuid);
+    }
+    free(cpuid);
+    return ret;
 }
 
 static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)

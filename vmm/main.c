@@ -75,6 +75,13 @@ static void usage(FILE *f)
           f);
 }
 
+/* One line on stderr, whatever the message quotes. */
+static void fail_line(char *why)
+{
+    cli_one_line(why);
+    fprintf(stderr, "vmm: %s\n", why);
+}
+
 /* Read all of (path) into a new buffer. On failure (why) says why. */
 static int read_file(const char *path, void **out, size_t *size, char *why,
                      size_t whylen)
@@ -224,13 +231,13 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
 
     ret = cli_parse_run(argc, argv, &o, why, sizeof(why));
     if (ret < 0) {
-        fprintf(stderr, "vmm: %s\n", why);
+        fail_line(why);
         return VMM_EXIT_USAGE;
     }
     if (o.kernel) {
         ret = read_file(o.kernel, &image, &o.mc.image_size, why, sizeof(why));
         if (ret < 0) {
-            fprintf(stderr, "vmm: %s\n", why);
+            fail_line(why);
             return VMM_EXIT_ERROR;
         }
         o.mc.image = image;
@@ -253,7 +260,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
     ret = machine_run(&o.mc, t0, &res, why, sizeof(why));
     free(image);
     if (ret < 0) {
-        fprintf(stderr, "vmm: %s\n", why);
+        fail_line(why);
         if (json) {
             fclose(json);
             unlink(o.json);
@@ -261,7 +268,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
         return VMM_EXIT_ERROR;
     }
     if (json && write_run_json(json, o.json, &res, why, sizeof(why)) < 0) {
-        fprintf(stderr, "vmm: %s\n", why);
+        fail_line(why);
         return VMM_EXIT_ERROR;
     }
     return res.exit_code;
@@ -350,7 +357,7 @@ static int cmd_info(int argc, char **argv)
         }
     }
     if (kvm_sys_open(&kvm, dev, why, sizeof(why)) < 0) {
-        fprintf(stderr, "vmm: %s\n", why);
+        fail_line(why);
         return VMM_EXIT_ERROR;
     }
     if (json) {
