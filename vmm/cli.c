@@ -44,30 +44,25 @@ int cli_parse_size(const char *s, uint64_t *out)
         {"m", 20},   {"mb", 20}, {"mib", 20}, {"g", 30},   {"gb", 30},
         {"gib", 30}, {"t", 40},  {"tb", 40},  {"tib", 40},
     };
-    char digits[32];
+    bool overflow = false;
+    uint64_t v = 0;
     size_t n = 0;
-    uint64_t v;
     unsigned i;
-    int ret;
 
     if (!s) {
         return -EINVAL;
     }
-    while (s[n] >= '0' && s[n] <= '9') {
-        n++;
+    for (; s[n] >= '0' && s[n] <= '9'; n++) {
+        overflow |= __builtin_mul_overflow(v, 10, &v) ||
+                    __builtin_add_overflow(v, (uint64_t)(s[n] - '0'), &v);
     }
-    if (n == 0 || n >= sizeof(digits)) {
-        return n == 0 ? -EINVAL : -ERANGE;
-    }
-    memcpy(digits, s, n);
-    digits[n] = '\0';
-    ret = cli_parse_uint(digits, UINT64_MAX, &v);
-    if (ret < 0) {
-        return ret;
+    if (n == 0) {
+        return -EINVAL;
     }
     for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
         if (strcasecmp(s + n, units[i].suffix) == 0) {
-            if (units[i].shift && v > (UINT64_MAX >> units[i].shift)) {
+            if (overflow ||
+                (units[i].shift && v > (UINT64_MAX >> units[i].shift))) {
                 return -ERANGE;
             }
             *out = v << units[i].shift;
@@ -201,12 +196,17 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
 int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
                   size_t whylen)
 {
-    int ret = cli_parse_run_raw(argc, argv, o, why, whylen);
+    struct run_opts tmp;
+    int ret = cli_parse_run_raw(argc, argv, &tmp, why, whylen);
 
-    if (ret < 0 && whylen) {
-        cli_one_line(why);
+    if (ret < 0) {
+        if (whylen) {
+            cli_one_line(why);
+        }
+        return ret;
     }
-    return ret;
+    *o = tmp;
+    return 0;
 }
 
 static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,

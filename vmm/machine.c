@@ -224,7 +224,9 @@ static int build_memory(struct machine *m, char *why, size_t whylen)
         ret = mr_add_subregion(&m->root, RAM_HIGH_BASE, &m->ram_above);
     }
     if (ret == 0) {
-        ret = mr_add_subregion(&m->root, TESTDEV_BASE, &m->td.regs);
+        /* Above everything a guest can move: the register block must stay
+         * reachable whatever the guest does to the test regions. */
+        ret = mr_add_subregion_overlap(&m->root, TESTDEV_BASE, &m->td.regs, 1);
     }
     if (ret == 0) {
         ret = mr_add_subregion(&m->root, TESTDEV_ROM_BASE, &m->td.rom);
@@ -656,6 +658,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret < 0) {
         snprintf(why, whylen, "starting vCPU threads: %s", strerror(-ret));
     } else if (cfg->sandbox) {
+        /* Thread start-up (and sanitizer runtimes' per-thread set-up) is
+         * not steady state: let it finish outside the filter. */
+        vcpu_set_wait_ready(&m->vcpus);
         ret = sandbox_enter(why, whylen);
         if (ret < 0) {
             vcpu_set_end(&m->vcpus, VMM_EXIT_ERROR, "sandbox failed");

@@ -35,6 +35,8 @@ static const int allowed[] = {
     SCMP_SYS(exit),
     SCMP_SYS(exit_group),
     SCMP_SYS(set_robust_list),
+    /* sanitizer runtimes set up signal stacks on their threads */
+    SCMP_SYS(sigaltstack),
     SCMP_SYS(rseq),
     /* memory: commits render new views, teardown unmaps */
     SCMP_SYS(brk),

@@ -164,6 +164,20 @@ void vcpu_set_unpark(void *opaque)
     pthread_mutex_unlock(&set->lock);
 }
 
+void vcpu_set_wait_ready(struct vcpu_set *set)
+{
+    int started = 0, i;
+
+    for (i = 0; i < set->nr; i++) {
+        started += set->vcpus[i].started;
+    }
+    pthread_mutex_lock(&set->lock);
+    while (set->ready < started) {
+        pthread_cond_wait(&set->cond, &set->lock);
+    }
+    pthread_mutex_unlock(&set->lock);
+}
+
 void vcpu_set_end(struct vcpu_set *set, int status, const char *reason)
 {
     pthread_mutex_lock(&set->lock);
@@ -368,6 +382,10 @@ static void *vcpu_thread(void *arg)
 
     current_vcpu_id = v->id;
     rcu_register_thread();
+    pthread_mutex_lock(&set->lock);
+    set->ready++;
+    pthread_cond_broadcast(&set->cond);
+    pthread_mutex_unlock(&set->lock);
     for (;;) {
         pthread_mutex_lock(&set->lock);
         while (set->park_depth && !set->stop) {

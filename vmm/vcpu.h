@@ -54,6 +54,8 @@ struct vcpu_set {
     pthread_cond_t cond;
     /* Guarded by (lock). */
     unsigned park_depth;
+    /* Threads that have started their loop. */
+    int ready;
     bool stop;
     bool ended;
     struct vcpu_end end;
@@ -80,6 +82,9 @@ vcpu_set_init(struct vcpu_set *set, int vm_fd, int nr, int mmap_size,
 
 /* Start one thread per vCPU. */
 __attribute__((warn_unused_result)) int vcpu_set_start(struct vcpu_set *set);
+
+/* Wait until every started vCPU thread has entered its loop. */
+void vcpu_set_wait_ready(struct vcpu_set *set);
 
 /*
  * End the VM with (status) for (reason) (the first call wins) and wake
