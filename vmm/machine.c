@@ -20,7 +20,9 @@
 #include "devices/testdev_abi.h"
 #include "kvm.h"
 #include "kvm_memslots.h"
+#include "loader.h"
 #include "loader_elf.h"
+#include "machine-internal.h"
 #include "machine.h"
 #include "mem/address_space.h"
 #include "mem/dump.h"
@@ -29,42 +31,6 @@
 #include "sandbox.h"
 #include "vcpu.h"
 #include "vcpu_x86_64.h"
-
-#define GIB (1ull << 30)
-/* RAM below 4 GiB ends here; the rest is mapped from 4 GiB (QEMU pc). */
-#define RAM_LOW_MAX TESTDEV_RAM_LOW_MAX
-#define RAM_HIGH_BASE TESTDEV_RAM_HIGH_BASE
-#define IO_SPACE_SIZE 0x10000u
-
-struct machine {
-    const struct machine_config *cfg;
-    struct kvm_sys kvm;
-    int vm_fd;
-
-    struct mem_sys *sys;
-    struct mem_region root;
-    struct mem_region io_root;
-    struct address_space *as_mem;
-    struct address_space *as_io;
-    struct ram_block *ram_block;
-    struct mem_region ram;
-    struct mem_region ram_below;
-    struct mem_region ram_above;
-    bool have_ram, have_below, have_above, have_root, have_io_root;
-    uint64_t ram_low_size;
-
-    struct testdev td;
-    bool have_td;
-    struct kvm_memslots slots;
-    bool have_slots;
-    struct vcpu_set vcpus;
-    bool have_vcpus;
-    struct console console;
-    bool have_console;
-    /* A PC for kernels (interrupt controllers, PIT, legacy devices) rather
-     * than the bare machine of CPL-3 test guests. */
-    bool pc;
-};
 
 uint64_t machine_now_ns(void)
 {
@@ -151,7 +117,7 @@ static bool raw_mmio(void *opaque, struct kvm_run *run)
     }
 }
 
-static int load_write(void *opaque, gpa_t gpa, const void *buf, size_t len)
+int machine_load_write(void *opaque, gpa_t gpa, const void *buf, size_t len)
 {
     struct machine *m = opaque;
 
@@ -255,26 +221,34 @@ fail:
     return ret;
 }
 
+/* Detach every subregion of (c), in the caller's transaction. */
+static int detach_all(struct mem_region *c)
+{
+    int bad = 0;
+
+    while (c->children) {
+        bad |= mr_del_subregion(c, c->children);
+    }
+    return bad;
+}
+
 static void teardown_memory(struct machine *m)
 {
-    struct mem_region *subs[] = {
-        &m->ram_below, &m->ram_above, &m->td.regs,    &m->td.rom,
-        &m->td.ram,    &m->td.alias,  &m->td.scratch, &m->td.toggle,
-    };
-    unsigned i;
     int bad = 0;
 
     if (m->sys) {
         mem_begin(m->sys);
-        for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-            if (subs[i]->container) {
-                bad |= mr_del_subregion(subs[i]->container, subs[i]);
-            }
+        if (m->have_root) {
+            bad |= detach_all(&m->root);
+        }
+        if (m->have_io_root) {
+            bad |= detach_all(&m->io_root);
         }
         bad |= mem_commit(m->sys);
         mem_sys_free(m->sys);
         m->sys = NULL;
     }
+    pc_devices_destroy(m);
     if (m->have_td) {
         bad |= testdev_destroy(&m->td);
     }
@@ -321,6 +295,16 @@ static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)
 {
     int i, ret;
 
+    for (i = 0; i < m->vcpus.nr; i++) {
+        ret = setup_cpuid(m, &m->vcpus.vcpus[i]);
+        if (ret < 0) {
+            snprintf(why, whylen, "vCPU %d CPUID: %s", i, strerror(-ret));
+            return ret;
+        }
+    }
+    if (m->pc) {
+        return pc_boot_kernel(m, why, whylen);
+    }
     ret = vcpu_x86_64_setup_memory(mr_ram_ptr(&m->ram, 0), m->ram_low_size,
                                    m->cfg->mem_size);
     if (ret < 0) {
@@ -333,10 +317,7 @@ static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)
         struct kvm_sregs sregs;
         struct kvm_regs regs;
 
-        ret = setup_cpuid(m, v);
-        if (ret == 0) {
-            ret = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
-        }
+        ret = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
         if (ret == 0) {
             vcpu_x86_64_init_sregs(&sregs);
             ret = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
@@ -373,27 +354,51 @@ static int load_image(struct machine *m, gpa_t *entry, char *why, size_t whylen)
     char msg[200];
     int ret;
 
-    ret =
-        loader_elf_probe(cfg->image, cfg->image_size, &info, msg, sizeof(msg));
-    if (ret < 0) {
-        snprintf(why, whylen, "%s: %s", cfg->image_name, msg);
-        return ret;
+    if (m->pc) {
+        /* Kernels are loaded with the boot vCPU's state (pc_boot_kernel). */
+        return 0;
     }
-    if (!info.test_guest) {
-        snprintf(why, whylen,
-                 "%s: an ELF image without the VMMGUEST note is a kernel; "
-                 "kernel loaders are not in this build",
-                 cfg->image_name);
-        return -ENOEXEC;
-    }
-    ret = loader_elf_load(cfg->image, cfg->image_size, &lim, load_write, m,
-                          &info, msg, sizeof(msg));
+    ret = loader_elf_load(cfg->image, cfg->image_size, &lim, machine_load_write,
+                          m, &info, msg, sizeof(msg));
     if (ret < 0) {
         snprintf(why, whylen, "%s: %s", cfg->image_name, msg);
         return ret;
     }
     *entry = info.entry;
     return 0;
+}
+
+/*
+ * What the image is: a CPL-3 test guest gets the bare machine, a kernel
+ * the PC. Anything else is refused here, before any host resource is
+ * taken, with the most precise reason we have.
+ */
+static int classify_image(struct machine *m, char *why, size_t whylen)
+{
+    const struct machine_config *cfg = m->cfg;
+    enum boot_format fmt = loader_detect(cfg->image, cfg->image_size);
+    struct loader_elf_info info;
+    char msg[200];
+
+    if (fmt == BOOT_FORMAT_TEST_GUEST) {
+        m->pc = false;
+        return 0;
+    }
+    if (fmt != BOOT_FORMAT_UNKNOWN) {
+        m->pc = true;
+        return 0;
+    }
+    /* An ELF that is neither: say what is wrong with it as an ELF. */
+    if (loader_elf_probe(cfg->image, cfg->image_size, &info, msg, sizeof(msg)) <
+        0) {
+        snprintf(why, whylen, "%s: %s", cfg->image_name, msg);
+    } else {
+        snprintf(why, whylen,
+                 "%s: an ELF image with neither a VMMGUEST nor a PVH entry "
+                 "note: nothing to boot",
+                 cfg->image_name);
+    }
+    return -ENOEXEC;
 }
 
 /* Resident KiB of the process, less the resident part of guest RAM. */
@@ -469,6 +474,9 @@ static int setup_vm(struct machine *m, char *why, size_t whylen)
     if (ret == 0) {
         ret = kvm_ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit);
     }
+    if (ret == 0) {
+        ret = pc_irq_routing(m);
+    }
     if (ret < 0) {
         snprintf(why, whylen, "setting up the VM's interrupt controllers: %s",
                  strerror(-ret));
@@ -480,9 +488,7 @@ static int setup_vm(struct machine *m, char *why, size_t whylen)
 static void machine_serial_input(struct machine *m, const uint8_t *buf,
                                  size_t len)
 {
-    (void)m;
-    (void)buf;
-    (void)len;
+    pc_serial_input(m, buf, len);
 }
 
 /* Guest input from stdin, Ctrl-A escapes, until the VM ends or times out. */
@@ -579,13 +585,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     m->console.on_match = on_match;
     m->console.opaque = m;
 
-    {
-        struct loader_elf_info info;
-        char msg[8];
-
-        m->pc = loader_elf_probe(cfg->image, cfg->image_size, &info, msg,
-                                 sizeof(msg)) < 0 ||
-                !info.test_guest;
+    ret = classify_image(m, why, whylen);
+    if (ret < 0) {
+        goto out;
     }
     ret = kvm_sys_open(&m->kvm, cfg->kvm_device, why, whylen);
     if (ret < 0) {
@@ -608,6 +610,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         goto out;
     }
     ret = build_memory(m, why, whylen);
+    if (ret == 0 && m->pc) {
+        ret = pc_devices_init(m, why, whylen);
+    }
     if (ret < 0) {
         goto out;
     }

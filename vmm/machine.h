@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot.h"
 #include "mem/ramblock.h"
 
 /* Process exit statuses for the ways a VM can end other than by the guest
@@ -56,6 +57,9 @@ struct machine_config {
      * syntax; a single file for Linux). NULL when not given. */
     const char *cmdline;
     const char *initrd;
+    /* The initrd (Linux) or multiboot modules, read by the caller. */
+    const struct boot_module *modules;
+    size_t nr_modules;
     /* --serial stdio|file:PATH|none (NULL: stdio). */
     const char *serial;
     /* Smoke mode: end with status 0 when a console line matches (a POSIX

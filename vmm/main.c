@@ -18,6 +18,7 @@
 #include "cpuid.h"
 #include "guest_embed.h"
 #include "kvm.h"
+#include "loader_multiboot.h"
 #include "machine.h"
 #include "sandbox.h"
 
@@ -140,6 +141,63 @@ static int read_file(const char *path, void **out, size_t *size, char *why,
     return 0;
 }
 
+/* The --initrd files, read. */
+struct modules {
+    struct loader_multiboot_module_spec *spec;
+    struct boot_module *mods;
+    size_t nr;
+};
+
+static void modules_free(struct modules *mo)
+{
+    size_t i;
+
+    for (i = 0; mo->mods && i < mo->nr; i++) {
+        free((void *)(uintptr_t)mo->mods[i].data);
+    }
+    free(mo->mods);
+    free(mo->spec);
+    memset(mo, 0, sizeof(*mo));
+}
+
+/*
+ * Read every file of an --initrd spec (QEMU's "file arg,file2" syntax; a
+ * plain path is one module).
+ */
+static int modules_read(const char *spec, struct modules *mo, char *why,
+                        size_t whylen)
+{
+    size_t i;
+    int ret;
+
+    memset(mo, 0, sizeof(*mo));
+    ret = loader_multiboot_parse_modules(spec, &mo->spec, &mo->nr, why, whylen);
+    if (ret < 0) {
+        return ret;
+    }
+    mo->mods = calloc(mo->nr ? mo->nr : 1, sizeof(*mo->mods));
+    if (!mo->mods) {
+        snprintf(why, whylen, "--initrd: out of memory");
+        modules_free(mo);
+        return -ENOMEM;
+    }
+    for (i = 0; i < mo->nr; i++) {
+        void *data;
+        size_t size;
+
+        ret = read_file(mo->spec[i].path, &data, &size, why, whylen);
+        if (ret < 0) {
+            modules_free(mo);
+            return ret;
+        }
+        mo->mods[i].data = data;
+        mo->mods[i].size = size;
+        mo->mods[i].cmdline = mo->spec[i].cmdline;
+        mo->mods[i].name = mo->spec[i].path;
+    }
+    return 0;
+}
+
 static void prealloc_progress(void *opaque, uint64_t done, uint64_t total)
 {
     (void)opaque;
@@ -227,6 +285,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
 {
     struct run_opts o;
     struct machine_result res;
+    struct modules mods = {0};
     FILE *json = NULL;
     void *image = NULL;
     char why[512] = "";
@@ -250,6 +309,16 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
         o.mc.image_size = guest_hello_elf_len;
         o.mc.image_name = "embedded hello guest";
     }
+    if (o.mc.initrd) {
+        ret = modules_read(o.mc.initrd, &mods, why, sizeof(why));
+        if (ret < 0) {
+            fail_line(why);
+            free(image);
+            return VMM_EXIT_ERROR;
+        }
+        o.mc.modules = mods.mods;
+        o.mc.nr_modules = mods.nr;
+    }
     o.mc.ram.progress = prealloc_progress;
     sandboxed = o.mc.sandbox;
     /* Open the report now: a bad path must not cost a guest run. */
@@ -258,11 +327,13 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
         if (!json) {
             fprintf(stderr, "vmm: --json %s: %s\n", o.json, strerror(errno));
             free(image);
+            modules_free(&mods);
             return VMM_EXIT_ERROR;
         }
     }
     ret = machine_run(&o.mc, t0, &res, why, sizeof(why));
     free(image);
+    modules_free(&mods);
     if (ret < 0) {
         fail_line(why);
         if (json) {

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What machine.c and machine_pc.c share: the machine's state and the PC
+ * parts (legacy devices, interrupt routing, kernel boot) that only
+ * kernels get.
+ */
+#ifndef VMM_MACHINE_INTERNAL_H
+#define VMM_MACHINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot.h"
+#include "console.h"
+#include "devices/debug_exit.h"
+#include "devices/fw_cfg.h"
+#include "devices/i8042.h"
+#include "devices/rtc.h"
+#include "devices/serial8250.h"
+#include "devices/testdev.h"
+#include "devices/testdev_abi.h"
+#include "kvm.h"
+#include "kvm_memslots.h"
+#include "machine.h"
+#include "mem/region.h"
+#include "vcpu.h"
+
+#define GIB (1ull << 30)
+/* RAM below 4 GiB ends here; the rest is mapped from 4 GiB (QEMU pc). */
+#define RAM_LOW_MAX TESTDEV_RAM_LOW_MAX
+#define RAM_HIGH_BASE TESTDEV_RAM_HIGH_BASE
+#define IO_SPACE_SIZE 0x10000u
+
+struct machine {
+    const struct machine_config *cfg;
+    struct kvm_sys kvm;
+    int vm_fd;
+
+    struct mem_sys *sys;
+    struct mem_region root;
+    struct mem_region io_root;
+    struct address_space *as_mem;
+    struct address_space *as_io;
+    struct ram_block *ram_block;
+    struct mem_region ram;
+    struct mem_region ram_below;
+    struct mem_region ram_above;
+    bool have_ram, have_below, have_above, have_root, have_io_root;
+    uint64_t ram_low_size;
+
+    struct testdev td;
+    bool have_td;
+    struct kvm_memslots slots;
+    bool have_slots;
+    struct vcpu_set vcpus;
+    bool have_vcpus;
+    struct console console;
+    bool have_console;
+    /* A PC for kernels (interrupt controllers, PIT, legacy devices) rather
+     * than the bare machine of CPL-3 test guests. */
+    bool pc;
+    struct pc_devices *pc_dev;
+};
+
+/* Write guest memory through the memory API (a loader's boot_write_fn). */
+int machine_load_write(void *opaque, gpa_t gpa, const void *buf, size_t len);
+
+/* Legacy PC devices on the "io" space (machine_pc.c). */
+struct pc_devices {
+    struct serial8250 uart;
+    struct i8042 kbd;
+    struct debug_exit dbg;
+    struct fw_cfg fw;
+    struct rtc rtc;
+    unsigned live;
+    /* Typed input the UART could not take yet; guarded by (rx_lock). */
+    pthread_mutex_t rx_lock;
+    uint8_t rx[4096];
+    size_t rx_len;
+};
+
+/*
+ * Create the PC devices and place them on the "io" space: 8250 at 0x3f8
+ * (IRQ 4), i8042 at 0x60/0x64, RTC at 0x70, isa-debug-exit at 0xf4,
+ * fw_cfg at 0x510. Returns 0 or -errno with (why) set.
+ */
+__attribute__((warn_unused_result)) int
+pc_devices_init(struct machine *m, char *why, size_t whylen);
+
+/* Release the devices; their regions must be detached and readers gone. */
+void pc_devices_destroy(struct machine *m);
+
+/* Route GSI 0 (the PIT) to I/O APIC pin 2, as the MP table says. */
+__attribute__((warn_unused_result)) int pc_irq_routing(struct machine *m);
+
+/*
+ * Load the kernel image, its modules and the boot tables (MP table, e820),
+ * and set the boot vCPU's registers for the protocol's entry. The other
+ * vCPUs wait for INIT/SIPI in the in-kernel LAPIC.
+ */
+__attribute__((warn_unused_result)) int
+pc_boot_kernel(struct machine *m, char *why, size_t whylen);
+
+/* Bytes from the host for the guest's serial port. */
+void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len);
+
+#endif /* VMM_MACHINE_INTERNAL_H */

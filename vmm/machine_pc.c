@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PC that kernels get (see machine-internal.h): legacy devices on the
+ * "io" space, interrupt routing, and booting a kernel image through the
+ * loaders.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpuid.h"
+#include "loader.h"
+#include "machine-internal.h"
+#include "mem/address_space.h"
+#include "mptable.h"
+#include "vcpu_x86_64.h"
+
+#define UART_PORT 0x3f8
+#define UART_IRQ 4
+#define KBD_DATA_PORT 0x60
+#define KBD_CMD_PORT 0x64
+#define RTC_PORT 0x70
+#define DEBUG_EXIT_PORT 0xf4
+#define FW_CFG_PORT 0x510
+
+enum {
+    PC_UART = 1u << 0,
+    PC_KBD = 1u << 1,
+    PC_DBG = 1u << 2,
+    PC_FW = 1u << 3,
+    PC_RTC = 1u << 4,
+};
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct machine *m = opaque;
+
+    console_write(&m->console, buf, len);
+}
+
+static void uart_set_irq(void *opaque, int level)
+{
+    struct machine *m = opaque;
+    struct kvm_irq_level irq = {.irq = UART_IRQ, .level = (uint32_t)level};
+
+    (void)kvm_ioctl(m->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+/* Offer the UART what the host typed, as much as its FIFO takes. */
+static void push_rx(struct machine *m)
+{
+    struct pc_devices *pc = m->pc_dev;
+    size_t took;
+
+    pthread_mutex_lock(&pc->rx_lock);
+    took = serial8250_receive(&pc->uart, pc->rx, pc->rx_len);
+    memmove(pc->rx, pc->rx + took, pc->rx_len - took);
+    pc->rx_len -= took;
+    pthread_mutex_unlock(&pc->rx_lock);
+}
+
+static void uart_rx_ready(void *opaque)
+{
+    push_rx(opaque);
+}
+
+static const struct serial8250_hooks uart_hooks = {
+    .tx = uart_tx,
+    .set_irq = uart_set_irq,
+    .rx_ready = uart_rx_ready,
+};
+
+static void kbd_reset(void *opaque)
+{
+    struct machine *m = opaque;
+
+    vcpu_set_end(&m->vcpus, 0, "guest reset (i8042)");
+}
+
+static const struct i8042_hooks kbd_hooks = {.reset = kbd_reset};
+
+static void dbg_exit(void *opaque, int status)
+{
+    struct machine *m = opaque;
+
+    /* A process status carries 8 bits. */
+    vcpu_set_end(&m->vcpus, status & 0xff, "isa-debug-exit");
+}
+
+static const struct debug_exit_hooks dbg_hooks = {.exit = dbg_exit};
+
+void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
+{
+    struct pc_devices *pc = m->pc_dev;
+    size_t room;
+
+    if (!pc) {
+        return;
+    }
+    pthread_mutex_lock(&pc->rx_lock);
+    room = sizeof(pc->rx) - pc->rx_len;
+    /* Typing faster than the guest reads: the excess is dropped. */
+    if (len > room) {
+        len = room;
+    }
+    memcpy(pc->rx + pc->rx_len, buf, len);
+    pc->rx_len += len;
+    pthread_mutex_unlock(&pc->rx_lock);
+    push_rx(m);
+}
+
+/* The kernel command line the guest sees: the policy's part first. */
+static char *build_cmdline(const struct machine *m, enum boot_format fmt)
+{
+    const char *user = m->cfg->cmdline ? m->cfg->cmdline : "";
+    const char *extra = NULL;
+    size_t len;
+    char *s;
+
+    if (fmt == BOOT_FORMAT_BZIMAGE || fmt == BOOT_FORMAT_PVH) {
+        extra = cpuid_policy_kernel_params(m->cfg->cpuid);
+    }
+    len = strlen(user) + (extra ? strlen(extra) + 1 : 0) + 1;
+    s = malloc(len);
+    if (s) {
+        snprintf(s, len, "%s%s%s", extra ? extra : "",
+                 extra && *user ? " " : "", user);
+    }
+    return s;
+}
+
+int pc_devices_init(struct machine *m, char *why, size_t whylen)
+{
+    struct pc_devices *pc;
+    char *cmdline;
+    int ret;
+
+    pc = calloc(1, sizeof(*pc));
+    if (!pc) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&pc->rx_lock, NULL);
+    m->pc_dev = pc;
+    ret = serial8250_init(&pc->uart, &uart_hooks, m);
+    if (ret == 0) {
+        pc->live |= PC_UART;
+        ret = i8042_init(&pc->kbd, &kbd_hooks, m);
+    }
+    if (ret == 0) {
+        pc->live |= PC_KBD;
+        ret = debug_exit_init(&pc->dbg, &dbg_hooks, m);
+    }
+    if (ret == 0) {
+        pc->live |= PC_DBG;
+        ret = rtc_init(&pc->rtc, NULL, m, m->ram_low_size,
+                       m->cfg->mem_size - m->ram_low_size);
+    }
+    if (ret == 0) {
+        pc->live |= PC_RTC;
+        ret = fw_cfg_init(&pc->fw, NULL, m);
+    }
+    if (ret == 0) {
+        pc->live |= PC_FW;
+        cmdline =
+            build_cmdline(m, loader_detect(m->cfg->image, m->cfg->image_size));
+        ret = cmdline ? 0 : -ENOMEM;
+        if (ret == 0) {
+            ret = fw_cfg_add_cmdline(&pc->fw, cmdline);
+        }
+        free(cmdline);
+    }
+    if (ret == 0) {
+        ret = fw_cfg_add_u64(&pc->fw, FW_CFG_RAM_SIZE, m->cfg->mem_size);
+    }
+    if (ret == 0) {
+        ret = fw_cfg_add_u16(&pc->fw, FW_CFG_NB_CPUS, (uint16_t)m->cfg->cpus);
+    }
+    if (ret == 0) {
+        ret = fw_cfg_add_u16(&pc->fw, FW_CFG_MAX_CPUS, (uint16_t)m->cfg->cpus);
+    }
+    if (ret < 0) {
+        snprintf(why, whylen, "PC devices: %s", strerror(-ret));
+        return ret;
+    }
+    mem_begin(m->sys);
+    ret = mr_add_subregion(&m->io_root, UART_PORT, &pc->uart.region);
+    if (ret == 0) {
+        ret =
+            mr_add_subregion(&m->io_root, KBD_DATA_PORT, &pc->kbd.region_data);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, KBD_CMD_PORT, &pc->kbd.region_cmd);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, RTC_PORT, &pc->rtc.region);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, DEBUG_EXIT_PORT, &pc->dbg.region);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, FW_CFG_PORT, &pc->fw.region);
+    }
+    if (mem_commit(m->sys) < 0 && ret == 0) {
+        ret = -EIO;
+    }
+    if (ret < 0) {
+        snprintf(why, whylen, "placing the PC devices: %s", strerror(-ret));
+    }
+    return ret;
+}
+
+void pc_devices_destroy(struct machine *m)
+{
+    struct pc_devices *pc = m->pc_dev;
+    int bad = 0;
+
+    if (!pc) {
+        return;
+    }
+    if (pc->live & PC_UART) {
+        bad |= serial8250_destroy(&pc->uart);
+    }
+    if (pc->live & PC_KBD) {
+        bad |= i8042_destroy(&pc->kbd);
+    }
+    if (pc->live & PC_DBG) {
+        bad |= debug_exit_destroy(&pc->dbg);
+    }
+    if (pc->live & PC_RTC) {
+        bad |= rtc_destroy(&pc->rtc);
+    }
+    if (pc->live & PC_FW) {
+        bad |= fw_cfg_destroy(&pc->fw);
+    }
+    if (bad) {
+        fprintf(stderr, "vmm: warning: PC device teardown was incomplete\n");
+    }
+    pthread_mutex_destroy(&pc->rx_lock);
+    free(pc);
+    m->pc_dev = NULL;
+}
+
+int pc_irq_routing(struct machine *m)
+{
+    enum { NR = 16 + 24 };
+    struct kvm_irq_routing *r;
+    unsigned n = 0, gsi;
+    int ret;
+
+    r = calloc(1, sizeof(*r) + NR * sizeof(r->entries[0]));
+    if (!r) {
+        return -ENOMEM;
+    }
+    /* ISA IRQs on the two 8259s (IRQ 2 is the cascade). */
+    for (gsi = 0; gsi < 16; gsi++) {
+        if (gsi == 2) {
+            continue;
+        }
+        r->entries[n].gsi = gsi;
+        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+        r->entries[n].u.irqchip.irqchip =
+            gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+        r->entries[n].u.irqchip.pin = gsi % 8;
+        n++;
+    }
+    /* The I/O APIC: GSI n on pin n, but the PIT (GSI 0) on pin 2. */
+    for (gsi = 0; gsi < 24; gsi++) {
+        if (gsi == 2) {
+            continue;
+        }
+        r->entries[n].gsi = gsi;
+        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+        r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+        r->entries[n].u.irqchip.pin = gsi == 0 ? 2 : gsi;
+        n++;
+    }
+    r->nr = n;
+    ret = kvm_ioctl(m->vm_fd, KVM_SET_GSI_ROUTING, r);
+    free(r);
+    return ret;
+}
+
+static int set_boot_regs(struct machine *m, const struct boot_entry *e)
+{
+    struct vcpu *v = &m->vcpus.vcpus[0];
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+    int ret;
+
+    ret = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
+    if (ret < 0) {
+        return ret;
+    }
+    if (e->mode == BOOT_MODE_LONG64) {
+        vcpu_x86_64_init_sregs_kernel64(&sregs);
+    } else {
+        vcpu_x86_64_init_sregs_prot32(&sregs);
+    }
+    ret = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
+    if (ret < 0) {
+        return ret;
+    }
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = e->rip;
+    regs.rsi = e->rsi;
+    regs.rbx = e->rbx;
+    regs.rax = e->rax;
+    regs.rsp = e->rsp;
+    regs.rflags = 0x2;
+    return kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
+}
+
+int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
+{
+    const struct machine_config *cfg = m->cfg;
+    struct boot_e820 e820[BOOT_MAX_E820];
+    struct boot_input in;
+    struct boot_entry entry;
+    gpa_t mp;
+    char *cmdline;
+    int ret;
+
+    /* A GDT with __BOOT_CS/__BOOT_DS and identity page tables for the
+     * low 4 GiB: the 64-bit boot protocol's entry state. Everything the
+     * loaders place lies below 4 GiB. */
+    ret = vcpu_x86_64_setup_memory(mr_ram_ptr(&m->ram, 0), m->ram_low_size,
+                                   m->ram_low_size);
+    if (ret < 0) {
+        snprintf(why, whylen, "boot page tables: %s", strerror(-ret));
+        return ret;
+    }
+    ret = mptable_write(cfg->cpus, machine_load_write, m, &mp);
+    if (ret < 0) {
+        snprintf(why, whylen, "MP table for %d CPUs: %s", cfg->cpus,
+                 strerror(-ret));
+        return ret;
+    }
+    cmdline = build_cmdline(m, loader_detect(cfg->image, cfg->image_size));
+    if (!cmdline) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    memset(&in, 0, sizeof(in));
+    in.image = cfg->image;
+    in.size = cfg->image_size;
+    in.image_name = cfg->image_name;
+    in.cmdline = cmdline;
+    in.modules = cfg->modules;
+    in.nr_modules = cfg->nr_modules;
+    in.nr_e820 = loader_e820_default(
+        m->ram_low_size, cfg->mem_size - m->ram_low_size, e820, BOOT_MAX_E820);
+    in.e820 = e820;
+    in.ram_below_4g = m->ram_low_size;
+    in.ram_above_4g = cfg->mem_size - m->ram_low_size;
+    in.nr_cpus = cfg->cpus;
+    in.write = machine_load_write;
+    in.opaque = m;
+    ret = loader_load_kernel(&in, &entry, why, whylen);
+    free(cmdline);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = set_boot_regs(m, &entry);
+    if (ret < 0) {
+        snprintf(why, whylen, "boot vCPU registers: %s", strerror(-ret));
+    }
+    return ret;
+}
