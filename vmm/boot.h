@@ -97,6 +97,9 @@ struct boot_input {
     uint64_t ram_below_4g;
     uint64_t ram_above_4g;
     int nr_cpus;
+    /* The machine's ACPI RSDP, passed to Linux (boot_params.acpi_rsdp_addr,
+     * hvm_start_info.rsdp_paddr); 0 when there are no ACPI tables. */
+    gpa_t rsdp_gpa;
     boot_write_fn write;
     void *opaque;
 };

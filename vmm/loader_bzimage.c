@@ -45,6 +45,7 @@
 #define HDR_MAX_END 0x290
 
 /* Zero page fields outside the setup header. */
+#define ZP_ACPI_RSDP_ADDR 0x070
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE 0x0c4
 #define ZP_EXT_CMD_LINE_PTR 0x0c8
@@ -347,6 +348,8 @@ static void bz_build_zero_page(const struct loader_ctx *ctx,
     loader_put64(zp + HDR_SETUP_DATA, 0);
     loader_put32(zp + HDR_HARDWARE_SUBARCH, 0);
     loader_put64(zp + HDR_HARDWARE_SUBARCH_DATA, 0);
+    /* Where the machine's ACPI tables are (0: none; Linux then scans). */
+    loader_put64(zp + ZP_ACPI_RSDP_ADDR, in->rsdp_gpa);
     zp[ZP_E820_ENTRIES] = (uint8_t)ctx->nr_e820;
     for (size_t i = 0; i < ctx->nr_e820; i++) {
         uint8_t *e = zp + ZP_E820_TABLE + i * E820_ENTRY_SIZE;

@@ -181,7 +181,7 @@ static void pvh_build_info(const struct loader_ctx *ctx,
     loader_put64(b + SI_MODLIST_PADDR,
                  in->nr_modules ? BOOT_INFO_GPA + pl->off_modlist : 0);
     loader_put64(b + SI_CMDLINE_PADDR, BOOT_INFO_GPA + pl->off_cmdline);
-    loader_put64(b + SI_RSDP_PADDR, 0);
+    loader_put64(b + SI_RSDP_PADDR, in->rsdp_gpa);
     loader_put64(b + SI_MEMMAP_PADDR, BOOT_INFO_GPA + pl->off_memmap);
     loader_put32(b + SI_MEMMAP_ENTRIES, (uint32_t)ctx->nr_e820);
     loader_put32(b + SI_RESERVED, 0);

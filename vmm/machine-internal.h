@@ -14,6 +14,7 @@
 
 #include "boot.h"
 #include "console.h"
+#include "devices/acpi_pm.h"
 #include "devices/debug_exit.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
@@ -74,6 +75,7 @@ struct pc_devices {
     struct debug_exit dbg;
     struct fw_cfg fw;
     struct rtc rtc;
+    struct acpi_pm acpi;
     unsigned live;
     /* Typed input the UART could not take yet; guarded by (rx_lock). */
     pthread_mutex_t rx_lock;
@@ -84,7 +86,8 @@ struct pc_devices {
 /*
  * Create the PC devices and place them on the "io" space: 8250 at 0x3f8
  * (IRQ 4), i8042 at 0x60/0x64, RTC at 0x70, isa-debug-exit at 0xf4,
- * fw_cfg at 0x510. Returns 0 or -errno with (why) set.
+ * fw_cfg at 0x510, ACPI PM1 registers at 0x600/0x604 and the reset
+ * register at 0xcf9. Returns 0 or -errno with (why) set.
  */
 __attribute__((warn_unused_result)) int
 pc_devices_init(struct machine *m, char *why, size_t whylen);
@@ -96,7 +99,8 @@ void pc_devices_destroy(struct machine *m);
 __attribute__((warn_unused_result)) int pc_irq_routing(struct machine *m);
 
 /*
- * Load the kernel image, its modules and the boot tables (MP table, e820),
+ * Load the kernel image, its modules and the boot tables (ACPI, MP table,
+ * e820),
  * and set the boot vCPU's registers for the protocol's entry. The other
  * vCPUs wait for INIT/SIPI in the in-kernel LAPIC.
  */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi.h"
 #include "cpuid.h"
 #include "loader.h"
 #include "machine-internal.h"
@@ -31,6 +32,7 @@ enum {
     PC_DBG = 1u << 2,
     PC_FW = 1u << 3,
     PC_RTC = 1u << 4,
+    PC_ACPI = 1u << 5,
 };
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -90,6 +92,25 @@ static void dbg_exit(void *opaque, int status)
 }
 
 static const struct debug_exit_hooks dbg_hooks = {.exit = dbg_exit};
+
+static void acpi_poweroff(void *opaque)
+{
+    struct machine *m = opaque;
+
+    vcpu_set_end(&m->vcpus, 0, "guest power-off (ACPI S5)");
+}
+
+static void acpi_reset(void *opaque)
+{
+    struct machine *m = opaque;
+
+    vcpu_set_end(&m->vcpus, 0, "guest reset (0xcf9)");
+}
+
+static const struct acpi_pm_hooks acpi_hooks = {
+    .poweroff = acpi_poweroff,
+    .reset = acpi_reset,
+};
 
 void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
 {
@@ -164,6 +185,10 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
     }
     if (ret == 0) {
         pc->live |= PC_FW;
+        ret = acpi_pm_init(&pc->acpi, &acpi_hooks, m);
+    }
+    if (ret == 0) {
+        pc->live |= PC_ACPI;
         cmdline =
             build_cmdline(m, loader_detect(m->cfg->image, m->cfg->image_size));
         ret = cmdline ? 0 : -ENOMEM;
@@ -203,6 +228,18 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
     if (ret == 0) {
         ret = mr_add_subregion(&m->io_root, FW_CFG_PORT, &pc->fw.region);
     }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, ACPI_PM1A_EVT_PORT,
+                               &pc->acpi.region_evt);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, ACPI_PM1A_CNT_PORT,
+                               &pc->acpi.region_cnt);
+    }
+    if (ret == 0) {
+        ret = mr_add_subregion(&m->io_root, ACPI_RESET_PORT,
+                               &pc->acpi.region_reset);
+    }
     if (mem_commit(m->sys) < 0 && ret == 0) {
         ret = -EIO;
     }
@@ -234,6 +271,9 @@ void pc_devices_destroy(struct machine *m)
     }
     if (pc->live & PC_FW) {
         bad |= fw_cfg_destroy(&pc->fw);
+    }
+    if (pc->live & PC_ACPI) {
+        bad |= acpi_pm_destroy(&pc->acpi);
     }
     if (bad) {
         fprintf(stderr, "vmm: warning: PC device teardown was incomplete\n");
@@ -313,13 +353,41 @@ static int set_boot_regs(struct machine *m, const struct boot_entry *e)
     return kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
 }
 
+/*
+ * The memory map kernels see: RAM below 640 KiB, the BIOS area with the
+ * ACPI tables and the MP table reserved, RAM from 1 MiB to the end of low
+ * RAM, and the rest from 4 GiB.
+ */
+static size_t pc_e820(const struct machine *m, struct boot_e820 *e)
+{
+    size_t n = 0;
+
+    e[n++] = (struct boot_e820){0, 0xa0000, E820_RAM};
+    e[n++] = (struct boot_e820){ACPI_GPA, 0x100000 - ACPI_GPA, E820_RESERVED};
+    if (m->ram_low_size > 0x100000) {
+        e[n++] =
+            (struct boot_e820){0x100000, m->ram_low_size - 0x100000, E820_RAM};
+    }
+    if (m->cfg->mem_size > m->ram_low_size) {
+        e[n++] = (struct boot_e820){
+            RAM_HIGH_BASE, m->cfg->mem_size - m->ram_low_size, E820_RAM};
+    }
+    return n;
+}
+
 int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
 {
     const struct machine_config *cfg = m->cfg;
-    struct boot_e820 e820[BOOT_MAX_E820];
+    const struct acpi_config acpi = {
+        .nr_cpus = cfg->cpus,
+        .pm1a_evt_port = ACPI_PM1A_EVT_PORT,
+        .pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
+        .reset_port = ACPI_RESET_PORT,
+    };
+    struct boot_e820 e820[8];
     struct boot_input in;
     struct boot_entry entry;
-    gpa_t mp;
+    gpa_t mp, rsdp;
     char *cmdline;
     int ret;
 
@@ -330,6 +398,14 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
                                    m->ram_low_size);
     if (ret < 0) {
         snprintf(why, whylen, "boot page tables: %s", strerror(-ret));
+        return ret;
+    }
+    /* Both descriptions of the CPUs: Linux prefers the MADT, kernels
+     * without ACPI (or booted with acpi=off) read the MP table. */
+    ret = acpi_write_tables(&acpi, machine_load_write, m, &rsdp);
+    if (ret < 0) {
+        snprintf(why, whylen, "ACPI tables for %d CPUs: %s", cfg->cpus,
+                 strerror(-ret));
         return ret;
     }
     ret = mptable_write(cfg->cpus, machine_load_write, m, &mp);
@@ -350,12 +426,12 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
     in.cmdline = cmdline;
     in.modules = cfg->modules;
     in.nr_modules = cfg->nr_modules;
-    in.nr_e820 = loader_e820_default(
-        m->ram_low_size, cfg->mem_size - m->ram_low_size, e820, BOOT_MAX_E820);
+    in.nr_e820 = pc_e820(m, e820);
     in.e820 = e820;
     in.ram_below_4g = m->ram_low_size;
     in.ram_above_4g = cfg->mem_size - m->ram_low_size;
     in.nr_cpus = cfg->cpus;
+    in.rsdp_gpa = rsdp;
     in.write = machine_load_write;
     in.opaque = m;
     ret = loader_load_kernel(&in, &entry, why, whylen);

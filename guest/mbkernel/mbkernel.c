@@ -229,7 +229,8 @@ static size_t str_len_max(const char *s, size_t max)
 
 /*
  * Send the buffered output: wait for THRE, then one rep outsb of up to a
- * FIFO's worth (a single port-I/O exit under KVM, which reports the count).
+ * FIFO's worth. One emulated instruction per burst instead of a loop of
+ * outb; the port-I/O exits per byte stay the same.
  */
 static void uart_flush(void)
 {
@@ -845,9 +846,10 @@ static bool lapic_ipi_all_but_self(uint32_t icr_lo)
 }
 
 /*
- * Start every AP: copy the trampoline below 1 MiB, broadcast INIT, then
- * two SIPIs with its page number, the SDM's sequence. Each AP counts
- * itself in mbk_cpus_up on reaching long mode; wait for all of them.
+ * Start every AP: copy the trampoline below 1 MiB, broadcast INIT, then a
+ * SIPI with its page number and, as the SDM's sequence has it, a second
+ * one if some AP has not started yet. Each AP counts itself in
+ * mbk_cpus_up on reaching long mode; wait for all of them.
  */
 static void check_smp(const struct facts *f)
 {
