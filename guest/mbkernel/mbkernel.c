@@ -902,6 +902,52 @@ static void check_smp(const struct facts *f)
     }
 }
 
+static bool str_contains(const char *s, const char *word)
+{
+    size_t n = str_len_max(word, MB_STRING_MAX);
+
+    for (; *s; s++) {
+        size_t i = 0;
+
+        while (i < n && s[i] == word[i]) {
+            i++;
+        }
+        if (i == n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * With "exit=acpi", "exit=kbd" or "exit=cf9" on the command line, end the
+ * VM the way an OS powers off or reboots instead of through
+ * isa-debug-exit: the VMM must end with status 0. The ACPI ports are the
+ * ones vmm's FADT names (PM1a_CNT 0x604, S5 = 5); a real OS reads them
+ * from the FADT.
+ */
+static void guest_initiated_exit(const struct facts *f)
+{
+    if (str_contains(f->fw_cmdline, "exit=acpi")) {
+        say("powering off through ACPI S5");
+        outw(0x604, (uint16_t)((5u << 10) | (1u << 13)));
+        say("ACPI power-off did not end the VM");
+        debug_exit(MBK_EXIT_FAIL);
+    }
+    if (str_contains(f->fw_cmdline, "exit=kbd")) {
+        say("resetting through the i8042");
+        outb(0x64, 0xfe);
+        say("i8042 reset did not end the VM");
+        debug_exit(MBK_EXIT_FAIL);
+    }
+    if (str_contains(f->fw_cmdline, "exit=cf9")) {
+        say("resetting through port 0xcf9");
+        outb(0xcf9, 0x06);
+        say("0xcf9 reset did not end the VM");
+        debug_exit(MBK_EXIT_FAIL);
+    }
+}
+
 _Noreturn void mbk_main(uint32_t magic, uint32_t info)
 {
     static struct facts facts;
@@ -922,6 +968,7 @@ _Noreturn void mbk_main(uint32_t magic, uint32_t info)
         debug_exit(MBK_EXIT_FAIL);
     }
     say("all checks passed");
+    guest_initiated_exit(&facts);
     debug_exit(MBK_EXIT_PASS);
 }
 
