@@ -711,3 +711,23 @@ int loader_segs_write(const struct boot_input *in,
     }
     return 0;
 }
+
+int loader_modules_write(const struct boot_input *in, const gpa_t *mod_gpa,
+                         char *why, size_t whylen)
+{
+    for (size_t i = 0; i < in->nr_modules; i++) {
+        int r;
+
+        if (in->modules[i].size == 0) {
+            continue;
+        }
+        r = in->write(in->opaque, mod_gpa[i], in->modules[i].data,
+                      in->modules[i].size);
+        if (r < 0) {
+            return loader_fail(why, whylen, r,
+                               "writing module %zu at 0x%llx failed", i,
+                               (unsigned long long)mod_gpa[i]);
+        }
+    }
+    return 0;
+}

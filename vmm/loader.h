@@ -197,6 +197,14 @@ __attribute__((warn_unused_result)) int
 loader_segs_write(const struct boot_input *in, const struct loader_segs *segs,
                   char *why, size_t whylen);
 
+/*
+ * Write every non-empty module of (in) at its planned GPA (mod_gpa[i]).
+ * Returns 0 or the write's -errno with (why) set.
+ */
+__attribute__((warn_unused_result)) int
+loader_modules_write(const struct boot_input *in, const gpa_t *mod_gpa,
+                     char *why, size_t whylen);
+
 /* A bump allocator over [BOOT_INFO_GPA, BOOT_INFO_END). */
 struct loader_area {
     uint64_t used;

@@ -254,17 +254,9 @@ int loader_pvh_load(const struct boot_input *in, struct boot_entry *out,
     if (r < 0) {
         goto out;
     }
-    for (size_t i = 0; i < in->nr_modules; i++) {
-        if (in->modules[i].size == 0) {
-            continue;
-        }
-        r = in->write(in->opaque, pl->mod_gpa[i], in->modules[i].data,
-                      in->modules[i].size);
-        if (r < 0) {
-            loader_fail(why, whylen, r, "writing module %zu at 0x%llx failed",
-                        i, (unsigned long long)pl->mod_gpa[i]);
-            goto out;
-        }
+    r = loader_modules_write(in, pl->mod_gpa, why, whylen);
+    if (r < 0) {
+        goto out;
     }
     r = in->write(in->opaque, BOOT_INFO_GPA, info, pl->info_len);
     if (r < 0) {
