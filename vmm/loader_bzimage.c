@@ -181,6 +181,14 @@ static int bz_check_header(const struct boot_input *in, struct bz_plan *pl,
     }
     /* Bytes past syssize (a signature, say) are not the kernel's. */
     pl->kernel_len = syssize_bytes < avail ? syssize_bytes : avail;
+    if (pl->kernel_len <= ENTRY64_OFFSET) {
+        return loader_fail(why, whylen, -EINVAL,
+                           "truncated bzImage: the protected-mode kernel has "
+                           "%llu bytes, too few to hold the 64-bit entry at "
+                           "+0x%x",
+                           (unsigned long long)pl->kernel_len,
+                           (unsigned)ENTRY64_OFFSET);
+    }
     payload_end = (uint64_t)loader_get32(p + HDR_PAYLOAD_OFFSET) +
                   loader_get32(p + HDR_PAYLOAD_LENGTH);
     if (payload_end > pl->kernel_len) {
