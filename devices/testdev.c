@@ -175,6 +175,9 @@ static uint64_t testdev_regs_read(void *opaque, uint64_t offset, unsigned size)
     case TESTDEV_REG_ARG:
         v = atomic_load(&td->arg);
         break;
+    case TESTDEV_REG_MAILBOX:
+        v = atomic_load(&td->mailbox);
+        break;
     default:
         break;
     }
@@ -212,6 +215,11 @@ static void testdev_regs_write(void *opaque, uint64_t offset, uint64_t value,
         break;
     case TESTDEV_REG_NOP:
         atomic_fetch_add(&td->nop_count, 1);
+        break;
+    case TESTDEV_REG_MAILBOX:
+        if (size == 8 && (value & 0xfffull) == 0) {
+            atomic_store(&td->mailbox, value);
+        }
         break;
     default:
         break;
@@ -364,6 +372,7 @@ int testdev_init(struct testdev *td, const struct testdev_hooks *hooks,
     td->hooks = hooks ? hooks : &no_hooks;
     td->hook_opaque = hook_opaque;
     atomic_init(&td->arg, 0);
+    atomic_init(&td->mailbox, 0);
     atomic_init(&td->nop_count, 0);
     atomic_init(&td->region_status, 0);
     td->start_ns = testdev_now_ns();
@@ -430,6 +439,11 @@ err:
 void testdev_set_arg(struct testdev *td, uint64_t arg)
 {
     atomic_store(&td->arg, arg);
+}
+
+uint64_t testdev_mailbox(struct testdev *td)
+{
+    return atomic_load(&td->mailbox);
 }
 
 int testdev_destroy(struct testdev *td)

@@ -20,6 +20,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "mem/dirty.h"
 #include "mem/ramblock.h"
 
 /*
@@ -59,6 +60,8 @@ struct ram_block {
     int fd;
     unsigned flags;
     enum ram_backend backend;
+    /* One bit per 4 KiB page of max_length; fixed for the block's life. */
+    struct dirty_bitmap *dirty;
     /* Next block in the registry, in ram_addr order. */
     struct ram_block *next;
 };
@@ -818,6 +821,11 @@ int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
         ret = -ENOMEM;
         goto err_rb;
     }
+    ret = dirty_bitmap_new(max_size >> DIRTY_PAGE_SHIFT, &rb->dirty);
+    if (ret < 0) {
+        set_why(why, whylen, "ram block \"%s\": out of memory", plan->name);
+        goto err_name;
+    }
     rb->fd = -1;
     rb->used_length = size;
     rb->max_length = max_size;
@@ -886,6 +894,7 @@ err_unmap:
         close(rb->fd);
     }
 err_name:
+    dirty_bitmap_free(rb->dirty);
     free(rb->name);
 err_rb:
     free(rb);
@@ -912,6 +921,7 @@ void ram_block_free(struct ram_block *rb)
     if (rb->fd >= 0) {
         close(rb->fd);
     }
+    dirty_bitmap_free(rb->dirty);
     free(rb->name);
     free(rb);
 }
@@ -959,6 +969,26 @@ int ram_block_fd(const struct ram_block *rb)
 enum ram_backend ram_block_backend(const struct ram_block *rb)
 {
     return rb->backend;
+}
+
+struct dirty_bitmap *ram_block_dirty(const struct ram_block *rb)
+{
+    return rb->dirty;
+}
+
+int ram_block_mark_dirty(struct ram_block *rb, uint64_t offset, uint64_t len)
+{
+    uint64_t first, last;
+
+    if (len == 0) {
+        return 0;
+    }
+    if (offset >= rb->max_length || len > rb->max_length - offset) {
+        return -ERANGE;
+    }
+    first = offset >> DIRTY_PAGE_SHIFT;
+    last = (offset + len - 1) >> DIRTY_PAGE_SHIFT;
+    return dirty_bitmap_set(rb->dirty, first, last - first + 1);
 }
 
 int ram_block_resize(struct ram_block *rb, uint64_t size)

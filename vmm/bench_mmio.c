@@ -20,13 +20,8 @@ static int run_once(uint64_t iterations, bool raw, uint64_t t0,
     char why[256];
     int ret;
 
-    memset(&mc, 0, sizeof(mc));
-    mc.image = guest_bench_elf;
-    mc.image_size = guest_bench_elf_len;
-    mc.image_name = "embedded bench guest";
-    mc.mem_size = 64ull << 20;
-    mc.cpus = 1;
-    mc.kvm_device = "/dev/kvm";
+    machine_config_embedded(&mc, guest_bench_elf, guest_bench_elf_len,
+                            "embedded bench guest");
     mc.raw_mmio = raw;
     mc.guest_arg = iterations;
     ret = machine_run(&mc, t0, res, why, sizeof(why));
@@ -51,7 +46,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Rounds of (raw, full) pairs, alternated so that drift in the host's
  * speed hits both paths alike; the medians are compared. */
-#define ROUNDS 3
+#define ROUNDS 5
 
 int bench_mmio(uint64_t iterations, uint64_t t0, bool json, FILE *out)
 {

@@ -62,15 +62,9 @@ static int soak_one(void)
     char why[256];
     int ret;
 
-    memset(&mc, 0, sizeof(mc));
-    mc.image = guest_hello_elf;
-    mc.image_size = guest_hello_elf_len;
-    mc.image_name = "embedded hello guest";
-    mc.mem_size = 64ull << 20;
-    mc.cpus = 1;
-    mc.kvm_device = "/dev/kvm";
+    machine_config_embedded(&mc, guest_hello_elf, guest_hello_elf_len,
+                            "embedded hello guest");
     mc.serial = "none";
-    mc.no_stdin = true;
     ret = machine_run(&mc, machine_now_ns(), &res, why, sizeof(why));
     if (ret < 0) {
         fprintf(stderr, "vmm bench soak: %s\n", why);

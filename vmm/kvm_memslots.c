@@ -86,6 +86,23 @@ static int slot_find(const struct kvm_memslots *s, gpa_t gpa)
     return -1;
 }
 
+static void park_once(struct kvm_memslots *s)
+{
+    if (!s->parked && s->park) {
+        s->park(s->park_opaque);
+        s->parked = true;
+    }
+}
+
+/* Tell the dirty-log hook that slot (id) logs, or is about to stop. */
+static int log_notify(struct kvm_memslots *s, int id, bool logging)
+{
+    if (!s->log_hook || !(s->slots[id].flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+        return 0;
+    }
+    return s->log_hook(s->log_opaque, id, &s->slots[id], logging);
+}
+
 static int memslots_begin(struct mem_listener *l)
 {
     (void)l;
@@ -145,14 +162,14 @@ static int memslots_add(struct mem_listener *l, const struct flat_range *fr)
         return ret;
     }
     s->slots[id] = sl;
-    return 0;
+    return log_notify(s, id, true);
 }
 
 static int memslots_del(struct mem_listener *l, const struct flat_range *fr)
 {
     struct kvm_memslots *s = to_slots(l);
     struct kvm_slot sl;
-    int id, ret;
+    int id, ret, err;
 
     if (!section_of(s, fr, &sl.gpa, &sl.size, &sl.hva, &sl.offset)) {
         return 0;
@@ -162,21 +179,21 @@ static int memslots_del(struct mem_listener *l, const struct flat_range *fr)
         return 0;
     }
     /* A vCPU must not run while its memory has a hole. */
-    if (!s->parked && s->park) {
-        s->park(s->park_opaque);
-        s->parked = true;
-    }
+    park_once(s);
+    /* The slot's dirty pages go with it: harvest them first. */
+    err = log_notify(s, id, false);
     ret = slot_set(s, id, &s->slots[id], 0);
     s->slots[id].used = false;
     s->free[s->nr_free++] = id;
-    return ret;
+    return ret < 0 ? ret : err;
 }
 
 static int memslots_log(struct mem_listener *l, const struct flat_range *fr)
 {
     struct kvm_memslots *s = to_slots(l);
     struct kvm_slot sl;
-    int id;
+    uint32_t flags;
+    int id, ret, err = 0;
 
     if (!section_of(s, fr, &sl.gpa, &sl.size, &sl.hva, &sl.offset)) {
         return 0;
@@ -185,8 +202,20 @@ static int memslots_log(struct mem_listener *l, const struct flat_range *fr)
     if (id < 0) {
         return 0;
     }
-    s->slots[id].flags = flags_of(fr);
-    return slot_set(s, id, &s->slots[id], s->slots[id].size);
+    flags = flags_of(fr);
+    if ((s->slots[id].flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+        !(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+        /* KVM drops the slot's dirty bitmap with the flag: keep the
+         * vCPUs out while the hook harvests it and the flag goes. */
+        park_once(s);
+        err = log_notify(s, id, false);
+    }
+    s->slots[id].flags = flags;
+    ret = slot_set(s, id, &s->slots[id], s->slots[id].size);
+    if (ret == 0) {
+        err = err ? err : log_notify(s, id, true);
+    }
+    return ret < 0 ? ret : err;
 }
 
 int kvm_memslots_init(struct kvm_memslots *s, int vm_fd, int nr_slots,

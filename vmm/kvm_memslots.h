@@ -32,6 +32,17 @@ struct kvm_slot {
     uint64_t offset;
 };
 
+/*
+ * Told about slots with KVM_MEM_LOG_DIRTY_PAGES (see kvm_memslots.log_hook):
+ * (logging) true once slot (id) is set with the flag (created with it, or
+ * given it); false just before it is deleted or loses the flag, with the
+ * vCPUs parked, so that the hook can harvest the slot's last dirty pages
+ * while KVM still has them. Called with the mem_sys transaction lock held.
+ * Returns 0 or -errno (the commit reports it and carries on).
+ */
+typedef int (*kvm_memslots_log_fn)(void *opaque, int id,
+                                   const struct kvm_slot *sl, bool logging);
+
 struct kvm_memslots {
     struct mem_listener listener;
     int vm_fd;
@@ -46,6 +57,10 @@ struct kvm_memslots {
     void (*unpark)(void *opaque);
     void *park_opaque;
     bool parked;
+    /* Dirty logging (vmm/dirty_log.c); NULL when nobody harvests. Set and
+     * cleared only with the mem_sys transaction lock held. */
+    kvm_memslots_log_fn log_hook;
+    void *log_opaque;
     /* Counters, for dumps and tests. */
     uint64_t nr_set_calls;
 };

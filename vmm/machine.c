@@ -18,6 +18,7 @@
 #include "cpuid.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
+#include "dirty_log.h"
 #include "kvm.h"
 #include "kvm_memslots.h"
 #include "loader.h"
@@ -31,6 +32,19 @@
 #include "sandbox.h"
 #include "vcpu.h"
 #include "vcpu_x86_64.h"
+
+void machine_config_embedded(struct machine_config *mc, const void *image,
+                             size_t size, const char *name)
+{
+    memset(mc, 0, sizeof(*mc));
+    mc->image = image;
+    mc->image_size = size;
+    mc->image_name = name;
+    mc->mem_size = 64ull << 20;
+    mc->cpus = 1;
+    mc->kvm_device = "/dev/kvm";
+    mc->no_stdin = true;
+}
 
 uint64_t machine_now_ns(void)
 {
@@ -540,6 +554,25 @@ static void main_loop(struct machine *m, uint64_t t0_ns)
     console_restore_tty(&m->console);
 }
 
+/* The controller of machine_config.on_running, beside the running vCPUs. */
+static void run_controller(struct machine *m)
+{
+    struct machine_ctl ctl = {
+        .vm_fd = m->vm_fd,
+        .sys = m->sys,
+        .as_mem = m->as_mem,
+        .ram = &m->ram,
+        .ram_low_size = m->ram_low_size,
+        .slots = &m->slots,
+        .vcpus = &m->vcpus,
+        .td = m->have_td ? &m->td : NULL,
+    };
+
+    if (m->cfg->on_running(m->cfg->ctl_opaque, &ctl) < 0) {
+        vcpu_set_end(&m->vcpus, VMM_EXIT_ERROR, "controller failed");
+    }
+}
+
 int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
                 struct machine_result *res, char *why, size_t whylen)
 {
@@ -616,6 +649,15 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret < 0) {
         goto out;
     }
+    if (cfg->dirty_ring_entries) {
+        /* KVM takes the ring size only before the first vCPU exists. */
+        ret = dirty_log_enable_ring(m->vm_fd, cfg->dirty_ring_entries, NULL);
+        if (ret < 0) {
+            snprintf(why, whylen, "a dirty ring of %u entries: %s",
+                     cfg->dirty_ring_entries, strerror(-ret));
+            goto out;
+        }
+    }
     ret = vcpu_set_init(&m->vcpus, m->vm_fd, cfg->cpus, m->kvm.vcpu_mmap_size,
                         m->as_mem, m->as_io);
     if (ret < 0) {
@@ -629,6 +671,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         m->vcpus.raw_mmio = raw_mmio;
         m->vcpus.raw_opaque = m;
     }
+    m->vcpus.ring_full = cfg->ring_full;
+    m->vcpus.ring_full_opaque = cfg->ctl_opaque;
     ret = kvm_memslots_init(&m->slots, m->vm_fd, m->kvm.nr_memslots,
                             vcpu_set_park, vcpu_set_unpark, &m->vcpus);
     if (ret < 0) {
@@ -672,6 +716,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         }
     }
     vcpu_set_unpark(&m->vcpus);
+    if (ret == 0 && cfg->on_running) {
+        run_controller(m);
+    }
     if (ret == 0) {
         main_loop(m, t0_ns);
     }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "boot.h"
+#include "machine_ctl.h"
 #include "mem/ramblock.h"
 
 /* Process exit statuses for the ways a VM can end other than by the guest
@@ -72,6 +73,15 @@ struct machine_config {
     bool no_stdin;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
+    /* Dirty logging (vmm/dirty_log.h): a dirty ring of this many entries
+     * per vCPU, enabled before the vCPUs exist; 0 for none. */
+    uint32_t dirty_ring_entries;
+    /* A controller run on the main thread once the vCPUs run, and the
+     * vCPU threads' handler of KVM_EXIT_DIRTY_RING_FULL (machine_ctl.h),
+     * both given (ctl_opaque). NULL: none. */
+    machine_on_running_fn on_running;
+    machine_ring_full_fn ring_full;
+    void *ctl_opaque;
 };
 
 /* How the VM ended, for smoke mode. */
@@ -114,6 +124,13 @@ struct machine_result {
 __attribute__((warn_unused_result)) int
 machine_run(const struct machine_config *cfg, uint64_t t0_ns,
             struct machine_result *res, char *why, size_t whylen);
+
+/*
+ * Fill (mc) for one of the embedded test guests (image, size, name) as the
+ * benchmarks run it: 64 MiB, one vCPU, /dev/kvm, no console input.
+ */
+void machine_config_embedded(struct machine_config *mc, const void *image,
+                             size_t size, const char *name);
 
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 uint64_t machine_now_ns(void);

@@ -14,6 +14,7 @@
 #include <urcu.h>
 
 #include "bench.h"
+#include "bench_dirty.h"
 #include "cli.h"
 #include "cpuid.h"
 #include "guest_embed.h"
@@ -33,6 +34,10 @@ static void usage(FILE *f)
           "       vmm bench memory [--json]\n"
           "       vmm bench mmio [--iterations N] [--json]\n"
           "       vmm bench soak [--runs N] [--json]\n"
+          "       vmm bench dirty-log [--mode bitmap|clear|ring|none|all] "
+          "[--json] ...\n"
+          "                              (vmm bench dirty-log --help for "
+          "its options)\n"
           "\n"
           "run options:\n"
           "  --kernel FILE           ELF test guest to boot\n"
@@ -483,6 +488,24 @@ static int cmd_info(int argc, char **argv)
     return 0;
 }
 
+/* `vmm bench dirty-log ...`: its own options (bench_dirty.h). */
+static int cmd_bench_dirty(int argc, char **argv)
+{
+    struct bench_dirty_opts o;
+    char why[256];
+
+    if (argc > 0 &&
+        (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+        fputs(bench_dirty_usage, stdout);
+        return 0;
+    }
+    if (bench_dirty_parse(argc, argv, &o, why, sizeof(why)) < 0) {
+        fprintf(stderr, "vmm bench dirty-log: %s\n", why);
+        return VMM_EXIT_USAGE;
+    }
+    return bench_dirty_log(&o, stdout) < 0 ? VMM_EXIT_ERROR : 0;
+}
+
 static int cmd_bench(int argc, char **argv, uint64_t t0)
 {
     uint64_t iterations = 30000, runs = 200;
@@ -492,6 +515,9 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
     if (argc < 1) {
         fputs("vmm bench: name a benchmark (memory, mmio)\n", stderr);
         return VMM_EXIT_USAGE;
+    }
+    if (strcmp(argv[0], "dirty-log") == 0) {
+        return cmd_bench_dirty(argc - 1, argv + 1);
     }
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0) {

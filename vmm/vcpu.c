@@ -338,6 +338,17 @@ static bool handle_exit(struct vcpu *v)
         return true;
     case KVM_EXIT_INTR:
         return true;
+    case KVM_EXIT_DIRTY_RING_FULL:
+        /* The ring is harvested and reset before the vCPU enters again,
+         * or KVM would exit at once: no entry is dropped. */
+        if (set->ring_full &&
+            set->ring_full(set->ring_full_opaque, v->id) == 0) {
+            return true;
+        }
+        vcpu_report(v, "dirty ring full and not harvested "
+                       "(KVM_EXIT_DIRTY_RING_FULL)");
+        vcpu_set_end(set, VMM_EXIT_UNHANDLED, "dirty ring full");
+        return false;
     case KVM_EXIT_SHUTDOWN:
         vcpu_report(v, "triple fault (KVM_EXIT_SHUTDOWN)");
         vcpu_set_end(set, VMM_EXIT_SHUTDOWN, "triple fault");

@@ -45,6 +45,10 @@ struct vcpu_set {
     struct address_space *io;
     vcpu_raw_mmio_fn raw_mmio;
     void *raw_opaque;
+    /* Harvests a full dirty ring on KVM_EXIT_DIRTY_RING_FULL (0: enter
+     * again); NULL ends the VM on that exit. */
+    int (*ring_full)(void *opaque, int vcpu_id);
+    void *ring_full_opaque;
     /* Step over the instructions a PVM host's emulator refuses: INT3
      * (skipped, #BP injected, as the CPU would) and FWAIT (a no-op). */
     bool pvm_workarounds;

@@ -318,7 +318,8 @@ static void test_registers(void)
         {"REGION_STATUS at start", TESTDEV_REG_REGION_STATUS, 0, 0, 0, 0},
         {"ROM_WRITES at start", TESTDEV_REG_ROM_WRITES, 0, 0, 0, 0},
         {"NOP at start", TESTDEV_REG_NOP, 0, 0, 0, 0},
-        {"unknown 0x80", 0x80, 0, 0, 0, 0},
+        {"MAILBOX at start", TESTDEV_REG_MAILBOX, 0, 0, 0, 0},
+        {"unknown 0x88", 0x88, 0, 0, 0, 0},
         {"unknown 0x800", 0x800, 0, 0, 0, 0},
         {"unknown 0xff8", 0xff8, 0, 0, 0, 0},
     };
@@ -356,6 +357,15 @@ static void test_registers(void)
     reg_write(TESTDEV_REG_NOP + 4, 0, 4);
     CHECK(reg(TESTDEV_REG_NOP) == 3, "NOP count %" PRIu64 ", expected 3",
           reg(TESTDEV_REG_NOP));
+
+    /* MAILBOX keeps page-aligned 8-byte writes only. */
+    reg_write(TESTDEV_REG_MAILBOX, 0x345000, 8);
+    reg_write(TESTDEV_REG_MAILBOX, 0x346008, 8);
+    reg_write(TESTDEV_REG_MAILBOX, 0x347000, 4);
+    check_reg_all_sizes("MAILBOX after writes", TESTDEV_REG_MAILBOX, 0x345000);
+    CHECK(testdev_mailbox(&td) == 0x345000,
+          "testdev_mailbox() %" PRIx64 ", expected 0x345000",
+          testdev_mailbox(&td));
 }
 
 /* ---- console ---- */

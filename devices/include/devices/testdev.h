@@ -77,6 +77,7 @@ struct testdev {
     void *hook_opaque;
     uint64_t start_ns;
     _Atomic uint64_t arg;
+    _Atomic uint64_t mailbox;
     _Atomic uint64_t nop_count;
     _Atomic int64_t region_status;
     /* Bit i set: region i (in testdev.c's order) is initialised. */
@@ -103,6 +104,12 @@ testdev_init(struct testdev *td, const struct testdev_hooks *hooks,
  * Set the value guests read from TESTDEV_REG_ARG (0 by default).
  */
 void testdev_set_arg(struct testdev *td, uint64_t arg);
+
+/*
+ * The GPA the guest last gave TESTDEV_REG_MAILBOX (page-aligned), or 0
+ * when it gave none. A guest value: check it before use. Any thread.
+ */
+uint64_t testdev_mailbox(struct testdev *td);
 
 /*
  * Release (td)'s regions. The machine must have removed every one of them

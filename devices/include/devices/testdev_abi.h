@@ -148,6 +148,16 @@
 #define TESTDEV_REG_NOP 0x70u
 /* R: a parameter the VMM chose (e.g. a benchmark's iteration count). */
 #define TESTDEV_REG_ARG 0x78u
+/*
+ * W (8 bytes): the GPA of the guest's mailbox: a 4 KiB-aligned page of its
+ * RAM below TESTDEV_RAM_LOW_MAX that a controller on the VMM side (a
+ * benchmark, a test) reads and writes while the guest runs, so that the
+ * two talk without an exit per message. Unaligned values and narrower
+ * writes are ignored. R: the latest GPA written, 0 if none. What the page
+ * holds is a contract between a guest and its controller (for the dirty
+ * guest: struct testdev_dirty_mailbox below).
+ */
+#define TESTDEV_REG_MAILBOX 0x80u
 
 /* "VMMT", as read from TESTDEV_REG_MAGIC. */
 #define TESTDEV_MAGIC 0x544d4d56u
@@ -165,6 +175,104 @@
 #define TESTDEV_REGION_CMD(op, region, addr)                                   \
     (((uint64_t)(addr) & ~0xfffull) | ((0xffull & (uint64_t)(region)) << 4) |  \
      (0xfull & (uint64_t)(op)))
+
+/* ---- The dirty-log guest (guest/dirty.c) and its controller ------------ */
+
+/*
+ * The guest fills in the first fields of a struct testdev_dirty_mailbox,
+ * gives its GPA to TESTDEV_REG_MAILBOX and waits for commands on every
+ * vCPU (up to TESTDEV_DIRTY_MAX_VCPUS). The controller writes a command's
+ * parameters, then cmd = TESTDEV_DIRTY_CMD(seq, op) with seq one above the
+ * previous command's (parameters first: release order). Each vCPU taking
+ * part (id < nr_vcpus) carries the command out and then stores seq in its
+ * done field; vCPUs not taking part do nothing. RUN lasts until the next
+ * command; every other op is finished when all taking part (MOVE: vCPU 0)
+ * report done == seq. Both sides use atomic 64-bit loads and stores on
+ * the shared fields.
+ *
+ * The working set is ws_pages 4 KiB pages from ws_base; of n vCPUs taking
+ * part, vCPU k owns pages [ws_pages * k / n, ws_pages * (k + 1) / n) and
+ * writes one 64-bit word (at offset 0) per page.
+ */
+#define TESTDEV_DIRTY_MAGIC 0x5954524944ull /* "DIRTY" */
+#define TESTDEV_DIRTY_MAX_VCPUS 8u
+/* RUN publishes its write count every this many pages. */
+#define TESTDEV_DIRTY_BATCH 256u
+
+/* Stop writing; done at once. */
+#define TESTDEV_DIRTY_OP_IDLE 0u
+/* Write each page of the vCPU's part once. */
+#define TESTDEV_DIRTY_OP_SWEEP 1u
+/* Write as fast as possible in (pattern) over the vCPU's part, counting
+ * the writes in (writes), until the next command. */
+#define TESTDEV_DIRTY_OP_RUN 2u
+/* Write page testdev_dirty_verify_page(seed, i, ws_pages) for each
+ * i < count; of n vCPUs, vCPU k takes the i with i % n == k. */
+#define TESTDEV_DIRTY_OP_VERIFY 3u
+/* vCPU 0, (count) rounds r = 1, 2, ...: write a word of the toggle region,
+ * move the region to its other address (TESTDEV_TOGGLE_BASE <->
+ * TESTDEV_TOGGLE_ALT_BASE), store r in (step), wait for step_ack == r.
+ * The other vCPUs taking part RUN meanwhile. A failed move ends the op
+ * with the region command's status in (error). */
+#define TESTDEV_DIRTY_OP_MOVE 4u
+/* vCPU 0 ends the VM with status (count). */
+#define TESTDEV_DIRTY_OP_EXIT 5u
+
+/* RUN patterns: ascending pages, wrapping; or a pseudo-random walk. */
+#define TESTDEV_DIRTY_PATTERN_SEQ 0u
+#define TESTDEV_DIRTY_PATTERN_RANDOM 1u
+
+#define TESTDEV_DIRTY_CMD(seq, op) (((uint64_t)(seq) << 8) | (0xffu & (op)))
+#define TESTDEV_DIRTY_CMD_SEQ(cmd) ((uint64_t)(cmd) >> 8)
+#define TESTDEV_DIRTY_CMD_OP(cmd) ((unsigned)(0xffu & (cmd)))
+
+/* One vCPU's reports, alone in its cache line. */
+struct testdev_dirty_vcpu {
+    uint64_t done;   /* seq of the last command finished */
+    uint64_t writes; /* pages written by RUN so far */
+    uint64_t reserved[6];
+};
+
+struct testdev_dirty_mailbox {
+    /* Guest, before it publishes the mailbox. */
+    uint64_t magic;        /* TESTDEV_DIRTY_MAGIC */
+    uint64_t ws_base;      /* GPA of the first page it may use */
+    uint64_t ws_max_pages; /* pages it may use from ws_base */
+    int64_t error;         /* 0, or why an op failed (negative errno) */
+    /* Controller: parameters, then cmd. */
+    uint64_t cmd;
+    uint64_t nr_vcpus; /* vCPUs taking part: ids below this */
+    uint64_t ws_pages; /* at most ws_max_pages */
+    uint64_t pattern;  /* TESTDEV_DIRTY_PATTERN_* */
+    uint64_t seed;     /* VERIFY: the page set; RUN: the random walk */
+    uint64_t count;    /* VERIFY: pages; MOVE: rounds; EXIT: status */
+    /* MOVE: the guest's round, and the controller's answer. */
+    uint64_t step;
+    uint64_t step_ack;
+    uint64_t reserved[4];
+    struct testdev_dirty_vcpu vcpu[TESTDEV_DIRTY_MAX_VCPUS];
+};
+
+/* SplitMix64's output function: a well-mixed 64-bit value of (x). */
+static inline uint64_t testdev_mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/*
+ * The page (an index below ws_pages) that VERIFY writes as its (i)th, for
+ * (seed). Indexes may repeat; the controller recomputes the same set.
+ */
+static inline uint64_t testdev_dirty_verify_page(uint64_t seed, uint64_t i,
+                                                 uint64_t ws_pages)
+{
+    uint64_t x = testdev_mix64(seed ^ (i * 0xd1342543de82ef95ull));
+
+    return (uint64_t)(((unsigned __int128)x * ws_pages) >> 64);
+}
 
 /* ---- ELF note that marks a test guest ---------------------------------- */
 

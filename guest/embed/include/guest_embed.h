@@ -13,5 +13,8 @@ extern const unsigned char guest_hello_elf[];
 extern const size_t guest_hello_elf_len;
 extern const unsigned char guest_bench_elf[];
 extern const size_t guest_bench_elf_len;
+/* The dirty-log guest of `vmm bench dirty-log` (guest/dirty.c). */
+extern const unsigned char guest_dirty_elf[];
+extern const size_t guest_dirty_elf_len;
 
 #endif /* GUEST_EMBED_H */

@@ -113,7 +113,11 @@ as_read(struct address_space *as, gpa_t addr, void *buf, size_t len);
  * Write (len) bytes from (buf) at (addr) of (as), split like as_read().
  * Writes to unassigned addresses are dropped (-ENXIO); writes to readonly
  * RAM and to ROM without a write op are dropped (-EROFS); ROM with a write
- * op gets the write. Every other byte is still written.
+ * op gets the write. Every other byte is still written. Bytes written to
+ * RAM where dirty logging is on (mr_set_log() on the region or a region
+ * it is seen through) mark their pages dirty in the RAMBlock's bitmap
+ * (ram_block_dirty()); with logging off nothing is marked, so a consumer
+ * that starts logging sees the writes made from then on.
  */
 __attribute__((warn_unused_result)) int
 as_write(struct address_space *as, gpa_t addr, const void *buf, size_t len);

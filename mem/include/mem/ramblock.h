@@ -28,6 +28,7 @@
 
 #include "mem/types.h"
 
+struct dirty_bitmap;
 struct ram_block;
 
 /* How a block was created. */
@@ -182,6 +183,23 @@ enum ram_backend ram_block_backend(const struct ram_block *rb);
  */
 __attribute__((warn_unused_result)) int ram_block_resize(struct ram_block *rb,
                                                          uint64_t size);
+
+/*
+ * The block's dirty bitmap (mem/dirty.h): one bit per 4 KiB page of its
+ * maximum length, clean at first, allocated and freed with the block, so
+ * that it never moves while the block lives. Dirty-log syncs fold KVM's
+ * pages into it; memory-API writes to ranges with logging on set bits in
+ * it (see as_write()); consumers test-and-clear it.
+ */
+struct dirty_bitmap *ram_block_dirty(const struct ram_block *rb);
+
+/*
+ * Mark every 4 KiB page that [offset, offset + len) of (rb) touches as
+ * dirty. len == 0 is a no-op. -ERANGE when the range leaves the block's
+ * maximum length.
+ */
+__attribute__((warn_unused_result)) int
+ram_block_mark_dirty(struct ram_block *rb, uint64_t offset, uint64_t len);
 
 /* "anon", "memfd" or "hugetlbfs"; "?" for an unknown value. */
 const char *ram_backend_name(enum ram_backend backend);
