@@ -30,6 +30,13 @@ int loader_fail(char *why, size_t whylen, int err, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(why, whylen, fmt, ap);
         va_end(ap);
+        /* Messages quote names and specs from the user: keep them on one
+         * line whatever those hold. */
+        for (char *c = why; *c; c++) {
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                *c = '?';
+            }
+        }
     }
     return err;
 }
