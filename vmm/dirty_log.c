@@ -708,15 +708,65 @@ static void scratch_or(uint64_t *dst, uint64_t off, const struct dl_slot *s,
     }
 }
 
+/* Slots inside a range that the direct take handles (pc.ram has two). */
+#define TAKE_MAX_SLOTS 8
+
+/*
+ * Take [first, first + nr) of (bm) segment by segment: the bitmap's own
+ * pages where no slot lies, and each slot of (in) (sorted, inside the
+ * range) with KVM's pages straight from its buffer. Needs every segment to
+ * start on a whole word of (out); returns false, having done nothing,
+ * when the layout does not allow it.
+ */
+static bool take_direct_locked(struct dirty_bitmap *bm, uint64_t first,
+                               uint64_t nr, struct dl_slot *const *in, int nin,
+                               uint64_t *out, uint64_t *count)
+{
+    uint64_t pos = first, end = first + nr, n = 0, c;
+
+    for (int i = 0; i < nin; i++) {
+        uint64_t s_end = in[i]->rb_page + in[i]->npages;
+
+        if ((in[i]->rb_page - first) % 64 != 0 ||
+            (s_end != end && (s_end - first) % 64 != 0) ||
+            (i > 0 &&
+             in[i]->rb_page < in[i - 1]->rb_page + in[i - 1]->npages)) {
+            return false;
+        }
+    }
+    for (int i = 0; i <= nin; i++) {
+        uint64_t seg = i < nin ? in[i]->rb_page : end;
+        int ret;
+
+        /* In range and on whole words by the checks above. */
+        if (seg > pos) {
+            ret =
+                dirty_bitmap_take_or(bm, pos, seg - pos, NULL,
+                                     out ? out + (pos - first) / 64 : NULL, &c);
+            n += ret == 0 ? c : 0;
+        }
+        if (i < nin) {
+            ret =
+                dirty_bitmap_take_or(bm, seg, in[i]->npages, in[i]->buf,
+                                     out ? out + (seg - first) / 64 : NULL, &c);
+            n += ret == 0 ? c : 0;
+            pos = seg + in[i]->npages;
+        }
+    }
+    *count = n;
+    return true;
+}
+
 int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
                         uint64_t first, uint64_t nr, uint64_t *out,
                         uint64_t *count)
 {
     struct dirty_bitmap *bm = ram_block_dirty(rb);
-    struct dl_slot *only = NULL;
+    struct dl_slot *in[TAKE_MAX_SLOTS];
     const uint64_t *src = NULL;
     uint64_t n = 0, lo, hi;
-    int inside = 0, err, ret;
+    int nin = 0, err, ret;
+    bool many = false;
 
     if (first > dirty_bitmap_nr_pages(bm) ||
         nr > dirty_bitmap_nr_pages(bm) - first) {
@@ -725,28 +775,33 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
     pthread_mutex_lock(&dl->lock);
     dl->stats.syncs++;
     err = pull_locked(dl);
-    /* Slots outside the range fold as in a sync; count those inside. */
+    /* Slots outside the range fold as in a sync; those inside are taken
+     * with the range, sorted by their place in the block. */
     for (int id = 0; id < dl->end_id; id++) {
         struct dl_slot *s = dl->by_id[id];
+        int k;
 
         if (!s) {
             continue;
         }
         if (s->bm == bm && s->rb_page >= first &&
             s->rb_page + s->npages <= first + nr) {
-            inside++;
-            only = s;
+            if (nin == TAKE_MAX_SLOTS) {
+                many = true;
+                continue;
+            }
+            for (k = nin++; k > 0 && in[k - 1]->rb_page > s->rb_page; k--) {
+                in[k] = in[k - 1];
+            }
+            in[k] = s;
             continue;
         }
         buf_span(dl, s, &lo, &hi);
         fold_locked(s, lo, hi);
         buf_done(dl, s);
     }
-    if (inside == 1 && only->rb_page == first && only->npages == nr) {
-        /* The common case, a block with one slot: its buffer is the
-         * source as it is. */
-        src = only->buf;
-    } else if (inside > 0) {
+    if (many || !take_direct_locked(bm, first, nr, in, nin, out, &n)) {
+        /* An odd layout: gather KVM's pages of the range first. */
         if (dl->scratch_words < DIRTY_WORDS(nr)) {
             uint64_t *p = calloc((size_t)DIRTY_WORDS(nr), sizeof(uint64_t));
 
@@ -774,11 +829,11 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
         if (dl->scratch_words >= DIRTY_WORDS(nr)) {
             src = dl->scratch;
         }
-    }
-    ret = dirty_bitmap_take_or(bm, first, nr, src, out, &n);
-    err = err ? err : ret;
-    if (src == dl->scratch && src) {
-        memset(dl->scratch, 0, (size_t)DIRTY_WORDS(nr) * sizeof(uint64_t));
+        ret = dirty_bitmap_take_or(bm, first, nr, src, out, &n);
+        err = err ? err : ret;
+        if (src) {
+            memset(dl->scratch, 0, (size_t)DIRTY_WORDS(nr) * sizeof(uint64_t));
+        }
     }
     for (int id = 0; id < dl->end_id; id++) {
         if (dl->by_id[id]) {
