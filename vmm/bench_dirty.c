@@ -90,31 +90,6 @@ static const struct {
 /* --- command line ------------------------------------------------------------
  */
 
-/* "--name value" or "--name=value": the value, advancing (*i). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             char *why, size_t whylen)
-{
-    const char *arg = argv[*i];
-    size_t len = strlen(name);
-
-    if (arg[len] == '=') {
-        return arg + len + 1;
-    }
-    if (*i + 1 >= argc) {
-        snprintf(why, whylen, "%s: missing value", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool is_opt(const char *arg, const char *name)
-{
-    size_t len = strlen(name);
-
-    return strncmp(arg, name, len) == 0 &&
-           (arg[len] == '\0' || arg[len] == '=');
-}
-
 static int parse_size_opt(const char *name, const char *v, uint64_t *out,
                           char *why, size_t whylen)
 {
@@ -154,12 +129,12 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
     }
 #define VALUE(name)                                                            \
     do {                                                                       \
-        v = opt_value(argc, argv, i, name, why, whylen);                       \
+        v = cli_opt_value(argc, argv, i, name, why, whylen);                   \
         if (!v) {                                                              \
             return -EINVAL;                                                    \
         }                                                                      \
     } while (0)
-    if (is_opt(a, "--mode")) {
+    if (cli_is_opt(a, "--mode")) {
         VALUE("--mode");
         if (strcmp(v, "all") == 0) {
             o->modes = BENCH_DIRTY_ALL;
@@ -175,7 +150,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
                  "--mode %s: expected bitmap, clear, ring, none or all", v);
         return -EINVAL;
     }
-    if (is_opt(a, "--memory")) {
+    if (cli_is_opt(a, "--memory")) {
         VALUE("--memory");
         if (parse_size_opt("--memory", v, &o->memory, why, whylen) < 0) {
             return -EINVAL;
@@ -187,7 +162,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         }
         return 0;
     }
-    if (is_opt(a, "--working-set")) {
+    if (cli_is_opt(a, "--working-set")) {
         VALUE("--working-set");
         if (parse_size_opt("--working-set", v, &o->working_set, why, whylen) <
             0) {
@@ -200,7 +175,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         }
         return 0;
     }
-    if (is_opt(a, "--pattern")) {
+    if (cli_is_opt(a, "--pattern")) {
         VALUE("--pattern");
         if (strcmp(v, "seq") == 0) {
             o->pattern = TESTDEV_DIRTY_PATTERN_SEQ;
@@ -212,7 +187,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         }
         return 0;
     }
-    if (is_opt(a, "--vcpus")) {
+    if (cli_is_opt(a, "--vcpus")) {
         VALUE("--vcpus");
         if (parse_uint_opt("--vcpus", v, 1, TESTDEV_DIRTY_MAX_VCPUS, &n, why,
                            whylen) < 0) {
@@ -221,7 +196,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         o->vcpus = (unsigned)n;
         return 0;
     }
-    if (is_opt(a, "--duration")) {
+    if (cli_is_opt(a, "--duration")) {
         char *end;
 
         VALUE("--duration");
@@ -234,7 +209,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         }
         return 0;
     }
-    if (is_opt(a, "--interval")) {
+    if (cli_is_opt(a, "--interval")) {
         VALUE("--interval");
         if (parse_uint_opt("--interval", v, 0, 60000, &n, why, whylen) < 0) {
             return -EINVAL;
@@ -242,7 +217,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         o->interval_ms = (unsigned)n;
         return 0;
     }
-    if (is_opt(a, "--ring-entries")) {
+    if (cli_is_opt(a, "--ring-entries")) {
         VALUE("--ring-entries");
         if (parse_uint_opt("--ring-entries", v, 64, UINT32_C(1) << 30, &n, why,
                            whylen) < 0) {
@@ -255,11 +230,11 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         o->ring_entries = (uint32_t)n;
         return 0;
     }
-    if (is_opt(a, "--clear-chunk")) {
+    if (cli_is_opt(a, "--clear-chunk")) {
         VALUE("--clear-chunk");
         return parse_size_opt("--clear-chunk", v, &o->clear_chunk, why, whylen);
     }
-    if (is_opt(a, "--mem-backend")) {
+    if (cli_is_opt(a, "--mem-backend")) {
         VALUE("--mem-backend");
         if (ram_backend_from_name(v, &o->backend) < 0) {
             snprintf(why, whylen,
@@ -268,7 +243,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         }
         return 0;
     }
-    if (is_opt(a, "--rounds")) {
+    if (cli_is_opt(a, "--rounds")) {
         VALUE("--rounds");
         if (parse_uint_opt("--rounds", v, 1, 100, &n, why, whylen) < 0) {
             return -EINVAL;
@@ -276,7 +251,7 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
         o->rounds = (unsigned)n;
         return 0;
     }
-    if (is_opt(a, "--plot")) {
+    if (cli_is_opt(a, "--plot")) {
         VALUE("--plot");
         if (!*v) {
             snprintf(why, whylen, "--plot: missing file name");

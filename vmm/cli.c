@@ -81,9 +81,8 @@ void cli_one_line(char *s)
     }
 }
 
-/* "--name value" or "--name=value": the value, advancing (*i). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             char *why, size_t whylen)
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name,
+                          char *why, size_t whylen)
 {
     const char *arg = argv[*i];
     size_t len = strlen(name);
@@ -98,8 +97,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
     return argv[++*i];
 }
 
-/* Does (arg) name option (name), with or without "=value"? */
-static bool is_opt(const char *arg, const char *name)
+bool cli_is_opt(const char *arg, const char *name)
 {
     size_t len = strlen(name);
 
@@ -225,18 +223,18 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
 
 #define VALUE()                                                                \
     do {                                                                       \
-        val = opt_value(argc, argv, &i, name, why, whylen);                    \
+        val = cli_opt_value(argc, argv, &i, name, why, whylen);                \
         if (!val) {                                                            \
             return -EINVAL;                                                    \
         }                                                                      \
     } while (0)
         const char *name = a;
 
-        if (is_opt(a, "--kernel") || is_opt(a, "-kernel")) {
+        if (cli_is_opt(a, "--kernel") || cli_is_opt(a, "-kernel")) {
             name = a[1] == '-' ? "--kernel" : "-kernel";
             VALUE();
             o->kernel = val;
-        } else if (is_opt(a, "--memory") || is_opt(a, "-m")) {
+        } else if (cli_is_opt(a, "--memory") || cli_is_opt(a, "-m")) {
             name = a[1] == 'm' ? "-m" : "--memory";
             VALUE();
             ret = cli_parse_size(val, &o->mc.mem_size);
@@ -246,7 +244,7 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
                                         : "not a size (e.g. 256M, 4G)");
                 return -EINVAL;
             }
-        } else if (is_opt(a, "--cpus") || is_opt(a, "-smp")) {
+        } else if (cli_is_opt(a, "--cpus") || cli_is_opt(a, "-smp")) {
             name = a[1] == 's' ? "-smp" : "--cpus";
             VALUE();
             if (cli_parse_uint(val, 4096, &v) < 0 || v == 0) {
@@ -255,18 +253,18 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
                 return -EINVAL;
             }
             o->mc.cpus = (int)v;
-        } else if (is_opt(a, "--mem-backend")) {
+        } else if (cli_is_opt(a, "--mem-backend")) {
             name = "--mem-backend";
             VALUE();
             ret = parse_backend(o, val, why, whylen);
             if (ret < 0) {
                 return ret;
             }
-        } else if (is_opt(a, "--mem-path")) {
+        } else if (cli_is_opt(a, "--mem-path")) {
             name = "--mem-path";
             VALUE();
             o->mc.ram.mem_path = val;
-        } else if (is_opt(a, "--hugepage-size")) {
+        } else if (cli_is_opt(a, "--hugepage-size")) {
             name = "--hugepage-size";
             VALUE();
             ret = parse_hugepage(o, val, why, whylen);
@@ -287,19 +285,19 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
             o->mc.dump_flatview = true;
         } else if (strcmp(a, "--dump-slots") == 0) {
             o->mc.dump_slots = true;
-        } else if (is_opt(a, "--json")) {
+        } else if (cli_is_opt(a, "--json")) {
             name = "--json";
             VALUE();
             o->json = val;
-        } else if (is_opt(a, "--cmdline") || is_opt(a, "--append")) {
+        } else if (cli_is_opt(a, "--cmdline") || cli_is_opt(a, "--append")) {
             name = a[2] == 'c' ? "--cmdline" : "--append";
             VALUE();
             o->mc.cmdline = val;
-        } else if (is_opt(a, "--initrd")) {
+        } else if (cli_is_opt(a, "--initrd")) {
             name = "--initrd";
             VALUE();
             o->mc.initrd = val;
-        } else if (is_opt(a, "--serial")) {
+        } else if (cli_is_opt(a, "--serial")) {
             name = "--serial";
             VALUE();
             if (strcmp(val, "stdio") != 0 && strcmp(val, "none") != 0 &&
@@ -309,11 +307,11 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
                 return -EINVAL;
             }
             o->mc.serial = val;
-        } else if (is_opt(a, "--expect")) {
+        } else if (cli_is_opt(a, "--expect")) {
             name = "--expect";
             VALUE();
             o->mc.expect = val;
-        } else if (is_opt(a, "--timeout")) {
+        } else if (cli_is_opt(a, "--timeout")) {
             name = "--timeout";
             VALUE();
             if (cli_parse_uint(val, 1000000, &v) < 0 || v == 0) {
@@ -323,7 +321,7 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
                 return -EINVAL;
             }
             o->mc.timeout_s = (double)v;
-        } else if (is_opt(a, "--cpuid")) {
+        } else if (cli_is_opt(a, "--cpuid")) {
             name = "--cpuid";
             VALUE();
             if (strcmp(val, "host") == 0) {
@@ -334,7 +332,7 @@ static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
                 snprintf(why, whylen, "--cpuid %s: expected host or safe", val);
                 return -EINVAL;
             }
-        } else if (is_opt(a, "--kvm-device")) {
+        } else if (cli_is_opt(a, "--kvm-device")) {
             name = "--kvm-device";
             VALUE();
             o->mc.kvm_device = val;
