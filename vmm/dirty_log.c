@@ -629,7 +629,8 @@ int dirty_log_sync(struct dirty_log *dl)
 }
 
 /* Pull KVM's state of every logging slot into its buffer (ring: the
- * staging buffers), without folding; clear mode re-protects. */
+ * staging buffers), without folding; clear mode re-protects later, in
+ * clear_all_locked(). */
 static int pull_locked(struct dirty_log *dl)
 {
     int err = 0;
@@ -651,15 +652,31 @@ static int pull_locked(struct dirty_log *dl)
         log.dirty_bitmap = s->buf;
         dl->stats.get_calls++;
         ret = kvm_ioctl(dl->vm_fd, KVM_GET_DIRTY_LOG, &log);
-        if (ret == 0 && dl->mode == DIRTY_LOG_CLEAR) {
-            ret = slot_clear_locked(dl, s);
-        } else if (ret < 0) {
-            /* Nothing came back: no stale bits may be taken below. */
+        if (ret < 0) {
+            /* Nothing came back: no stale bits may be taken or cleared. */
             memset(s->buf, 0,
                    (size_t)DIRTY_WORDS(s->npages) * sizeof(uint64_t));
+            err = err ? err : ret;
         }
-        if (ret < 0 && !err) {
-            err = ret;
+    }
+    return err;
+}
+
+/*
+ * Clear mode: re-protect what pull_locked() found, slot by slot. Done
+ * after the buffers were taken or folded (the caller's consumer sees the
+ * pages only once this is done too): KVM's clear walks every page found
+ * and leaves the caches cold, so the buffers are read before it.
+ */
+static int clear_all_locked(struct dirty_log *dl)
+{
+    int err = 0;
+
+    for (int id = 0; id < dl->end_id; id++) {
+        if (dl->by_id[id]) {
+            int ret = slot_clear_locked(dl, dl->by_id[id]);
+
+            err = err ? err : ret;
         }
     }
     return err;
@@ -834,6 +851,10 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
         if (src) {
             memset(dl->scratch, 0, (size_t)DIRTY_WORDS(nr) * sizeof(uint64_t));
         }
+    }
+    if (dl->mode == DIRTY_LOG_CLEAR) {
+        ret = clear_all_locked(dl);
+        err = err ? err : ret;
     }
     for (int id = 0; id < dl->end_id; id++) {
         if (dl->by_id[id]) {
