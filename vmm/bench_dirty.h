@@ -53,7 +53,7 @@ struct bench_dirty_opts {
  * Parse the arguments after `bench dirty-log` into (o), defaults first:
  * --mode all, --memory 1G, the whole usable RAM as working set, --pattern
  * seq, --vcpus 1, --duration 2, --interval 10, --ring-entries 65536,
- * --clear-chunk 0 (whole slot), --mem-backend anon, --rounds 1. Pure: on
+ * --clear-chunk 0 (whole slot), --mem-backend anon, --rounds 3. Pure: on
  * error returns -EINVAL with one line in (why).
  */
 __attribute__((warn_unused_result)) int
