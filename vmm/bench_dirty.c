@@ -224,8 +224,8 @@ static int parse_one(int argc, char **argv, int *i, struct bench_dirty_opts *o,
     }
     if (cli_is_opt(a, "--ring-entries")) {
         VALUE("--ring-entries");
-        if (parse_uint_opt("--ring-entries", v, 64, UINT32_C(1) << 30, &n, why,
-                           whylen) < 0) {
+        if (parse_uint_opt("--ring-entries", v, DIRTY_RING_MIN_ENTRIES,
+                           UINT32_C(1) << 30, &n, why, whylen) < 0) {
             return -EINVAL;
         }
         if (n & (n - 1)) {

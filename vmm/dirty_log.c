@@ -106,6 +106,19 @@ int dirty_log_mode_from_name(const char *s, enum dirty_log_mode *out)
     return -EINVAL;
 }
 
+int dirty_log_ring_max_entries(int vm_fd)
+{
+    int max = kvm_check_extension(vm_fd, KVM_CAP_DIRTY_LOG_RING_ACQ_REL);
+
+    if (max <= 0) {
+        max = kvm_check_extension(vm_fd, KVM_CAP_DIRTY_LOG_RING);
+    }
+    if (max <= 0) {
+        return -EOPNOTSUPP;
+    }
+    return max / (int)sizeof(struct kvm_dirty_gfn);
+}
+
 int dirty_log_enable_ring(int vm_fd, uint32_t entries, bool *acq_rel)
 {
     struct kvm_enable_cap cap = {0};

@@ -95,6 +95,12 @@ struct dirty_log_stats {
 __attribute__((warn_unused_result)) int
 dirty_log_enable_ring(int vm_fd, uint32_t entries, bool *acq_rel);
 
+/* The fewest entries KVM takes for a ring: one 4 KiB page of them. */
+#define DIRTY_RING_MIN_ENTRIES 256u
+
+/* The most entries per ring (vm_fd) offers, or -EOPNOTSUPP. */
+int dirty_log_ring_max_entries(int vm_fd);
+
 /**
  * dirty_log_new: start tracking for a VM.
  * @vm_fd: the VM

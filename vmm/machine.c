@@ -652,9 +652,23 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (cfg->dirty_ring_entries) {
         /* KVM takes the ring size only before the first vCPU exists. */
         ret = dirty_log_enable_ring(m->vm_fd, cfg->dirty_ring_entries, NULL);
-        if (ret < 0) {
+        if (ret == -E2BIG) {
+            snprintf(why, whylen,
+                     "a dirty ring of %u entries: this KVM offers at most %d",
+                     cfg->dirty_ring_entries,
+                     dirty_log_ring_max_entries(m->vm_fd));
+        } else if (ret == -EINVAL) {
+            snprintf(why, whylen,
+                     "a dirty ring of %u entries: KVM refused it (a ring is "
+                     "a power of two of at least %u entries)",
+                     cfg->dirty_ring_entries, DIRTY_RING_MIN_ENTRIES);
+        } else if (ret == -EOPNOTSUPP) {
+            snprintf(why, whylen, "a dirty ring: this KVM has none");
+        } else if (ret < 0) {
             snprintf(why, whylen, "a dirty ring of %u entries: %s",
                      cfg->dirty_ring_entries, strerror(-ret));
+        }
+        if (ret < 0) {
             goto out;
         }
     }
