@@ -371,25 +371,33 @@ static void fold_staged_locked(struct dirty_log *dl)
     }
 }
 
-/* Collect every ring (or only (only) when >= 0) and fold. */
-static void rings_collect_locked(struct dirty_log *dl, int only)
+/* Hand the collected entries back: KVM re-protects their pages. */
+static int rings_reset_locked(struct dirty_log *dl)
 {
+    int ret = kvm_ioctl_val(dl->vm_fd, KVM_RESET_DIRTY_RINGS, 0);
+
+    dl->stats.resets++;
+    return ret < 0 ? ret : 0;
+}
+
+/*
+ * Collect every ring (or only (only) when >= 0), reset, then fold. A page
+ * stays writable from its ring entry until the reset, so it may reach a
+ * RAMBlock bitmap, where any thread can take it, only after the reset:
+ * a write after that is logged again.
+ */
+static int rings_harvest_locked(struct dirty_log *dl, int only)
+{
+    int ret;
+
     for (int i = 0; i < dl->nr_rings; i++) {
         if (only < 0 || i == only) {
             ring_collect_locked(dl, &dl->rings[i]);
         }
     }
+    ret = rings_reset_locked(dl);
     fold_staged_locked(dl);
-}
-
-/* Hand the collected entries back: KVM re-protects their pages. */
-static int rings_reset(struct dirty_log *dl)
-{
-    int ret = kvm_ioctl_val(dl->vm_fd, KVM_RESET_DIRTY_RINGS, 0);
-
-    /* Outside the harvest lock: KVM serialises resets itself. */
-    __atomic_add_fetch(&dl->stats.resets, 1, __ATOMIC_RELAXED);
-    return ret < 0 ? ret : 0;
+    return ret;
 }
 
 /* --- the listener's hook -----------------------------------------------------
@@ -408,8 +416,10 @@ static int flush_locked(struct dirty_log *dl, struct dl_slot *s)
         ret = slot_get_locked(dl, s);
         break;
     case DIRTY_LOG_RING:
-        /* The vCPUs are parked: every entry naming (s) is in a ring. */
-        rings_collect_locked(dl, -1);
+        /* The vCPUs are parked: every entry naming (s) is in a ring. The
+         * reset comes before the slot goes, so that KVM re-protects
+         * nothing of a slot that may reuse its id. */
+        ret = rings_harvest_locked(dl, -1);
         break;
     }
     return ret;
@@ -429,13 +439,6 @@ static int dl_hook(void *opaque, int id, const struct kvm_slot *sl,
         untrack_locked(dl, id);
     }
     pthread_mutex_unlock(&dl->lock);
-    if (!logging && dl->mode == DIRTY_LOG_RING) {
-        /* Before the slot goes, so that KVM re-protects nothing of a
-         * slot that may reuse its id. */
-        int r = rings_reset(dl);
-
-        ret = ret ? ret : r;
-    }
     return ret;
 }
 
@@ -515,6 +518,24 @@ int dirty_log_new(int vm_fd, struct mem_sys *sys, struct kvm_memslots *slots,
     struct dirty_log *dl;
     int ret = 0;
 
+    /*
+     * KVM's ring read positions and manual protection stay with the VM
+     * when a tracker goes: a later tracker could not take the rings up
+     * where the first left them, nor log another way.
+     */
+    if (slots->log_hook) {
+        snprintf(why, whylen, "dirty log: this VM is tracked already");
+        return -EBUSY;
+    }
+    if (slots->log_trackers > 0 && (o->mode == DIRTY_LOG_RING ||
+                                    slots->log_tracker_mode != (int)o->mode)) {
+        snprintf(
+            why, whylen,
+            "dirty log mode %s: this VM was already tracked in mode %s",
+            dirty_log_mode_name(o->mode),
+            dirty_log_mode_name((enum dirty_log_mode)slots->log_tracker_mode));
+        return -EBUSY;
+    }
     dl = calloc(1, sizeof(*dl));
     if (!dl) {
         snprintf(why, whylen, "dirty log: out of memory");
@@ -565,6 +586,8 @@ int dirty_log_new(int vm_fd, struct mem_sys *sys, struct kvm_memslots *slots,
     if (ret == 0) {
         slots->log_hook = dl_hook;
         slots->log_opaque = dl;
+        slots->log_trackers++;
+        slots->log_tracker_mode = (int)o->mode;
     }
     if (mem_commit(sys) < 0 && ret == 0) {
         ret = -EIO;
@@ -609,41 +632,36 @@ void dirty_log_free(struct dirty_log *dl)
     free(dl);
 }
 
+static int pull_locked(struct dirty_log *dl);
+static int protect_locked(struct dirty_log *dl);
+
 int dirty_log_sync(struct dirty_log *dl)
 {
-    int err = 0;
+    int err, ret;
 
     pthread_mutex_lock(&dl->lock);
     dl->stats.syncs++;
     if (dl->mode == DIRTY_LOG_RING) {
-        rings_collect_locked(dl, -1);
+        err = rings_harvest_locked(dl, -1);
     } else {
+        /* Bitmap and clear: GET, re-protect, and only then publish. */
+        err = pull_locked(dl);
+        ret = protect_locked(dl);
+        err = err ? err : ret;
         for (int id = 0; id < dl->end_id; id++) {
-            struct dl_slot *s = dl->by_id[id];
-            int ret;
-
-            if (!s) {
-                continue;
-            }
-            ret = slot_get_locked(dl, s);
-            if (ret == 0 && dl->mode == DIRTY_LOG_CLEAR) {
-                ret = slot_clear_locked(dl, s);
-            }
-            if (ret < 0 && !err) {
-                err = ret;
+            if (dl->by_id[id]) {
+                fold_locked(dl->by_id[id], 0,
+                            DIRTY_WORDS(dl->by_id[id]->npages));
             }
         }
     }
     pthread_mutex_unlock(&dl->lock);
-    if (dl->mode == DIRTY_LOG_RING) {
-        err = rings_reset(dl);
-    }
     return err;
 }
 
 /* Pull KVM's state of every logging slot into its buffer (ring: the
- * staging buffers), without folding; clear mode re-protects later, in
- * clear_all_locked(). */
+ * staging buffers), without folding or re-protecting: protect_locked()
+ * does that, before anything of the buffers reaches a RAMBlock bitmap. */
 static int pull_locked(struct dirty_log *dl)
 {
     int err = 0;
@@ -676,15 +694,22 @@ static int pull_locked(struct dirty_log *dl)
 }
 
 /*
- * Clear mode: re-protect what pull_locked() found, slot by slot. Done
- * after the buffers were taken or folded (the caller's consumer sees the
- * pages only once this is done too): KVM's clear walks every page found
- * and leaves the caches cold, so the buffers are read before it.
+ * Re-protect what pull_locked() found: clear mode clears the pages found,
+ * slot by slot; ring mode resets the rings; bitmap mode's GET did it. A
+ * page may reach a RAMBlock bitmap, where any thread can take it, only
+ * after this, or a write between the take and the re-protection would
+ * be lost.
  */
-static int clear_all_locked(struct dirty_log *dl)
+static int protect_locked(struct dirty_log *dl)
 {
     int err = 0;
 
+    if (dl->mode == DIRTY_LOG_RING) {
+        return rings_reset_locked(dl);
+    }
+    if (dl->mode != DIRTY_LOG_CLEAR) {
+        return 0;
+    }
     for (int id = 0; id < dl->end_id; id++) {
         if (dl->by_id[id]) {
             int ret = slot_clear_locked(dl, dl->by_id[id]);
@@ -728,6 +753,10 @@ static void scratch_or(uint64_t *dst, uint64_t off, const struct dl_slot *s,
         uint64_t v = s->buf[j];
         uint64_t d = off / 64 + j;
 
+        /* Bits past the slot's end are not its pages, whatever KVM says. */
+        if (j == DIRTY_WORDS(s->npages) - 1 && s->npages % 64) {
+            v &= (UINT64_C(1) << (s->npages % 64)) - 1;
+        }
         if (v == 0) {
             continue;
         }
@@ -787,6 +816,15 @@ static bool take_direct_locked(struct dirty_bitmap *bm, uint64_t first,
     return true;
 }
 
+/* Whether slot (s) lies inside pages [first, first + nr) of (bm). */
+static bool slot_in_range(const struct dl_slot *s,
+                          const struct dirty_bitmap *bm, uint64_t first,
+                          uint64_t nr)
+{
+    return s->bm == bm && s->rb_page >= first &&
+           s->rb_page + s->npages <= first + nr;
+}
+
 int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
                         uint64_t first, uint64_t nr, uint64_t *out,
                         uint64_t *count)
@@ -796,7 +834,7 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
     const uint64_t *src = NULL;
     uint64_t n = 0, lo, hi;
     int nin = 0, err, ret;
-    bool many = false;
+    bool many = false, direct;
 
     if (first > dirty_bitmap_nr_pages(bm) ||
         nr > dirty_bitmap_nr_pages(bm) - first) {
@@ -805,32 +843,41 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
     pthread_mutex_lock(&dl->lock);
     dl->stats.syncs++;
     err = pull_locked(dl);
-    /* Slots outside the range fold as in a sync; those inside are taken
-     * with the range, sorted by their place in the block. */
+    /* The slots inside the range, sorted by their place in the block. */
     for (int id = 0; id < dl->end_id; id++) {
         struct dl_slot *s = dl->by_id[id];
         int k;
 
-        if (!s) {
+        if (!s || !slot_in_range(s, bm, first, nr)) {
             continue;
         }
-        if (s->bm == bm && s->rb_page >= first &&
-            s->rb_page + s->npages <= first + nr) {
-            if (nin == TAKE_MAX_SLOTS) {
-                many = true;
-                continue;
-            }
-            for (k = nin++; k > 0 && in[k - 1]->rb_page > s->rb_page; k--) {
-                in[k] = in[k - 1];
-            }
-            in[k] = s;
+        if (nin == TAKE_MAX_SLOTS) {
+            many = true;
             continue;
         }
-        buf_span(dl, s, &lo, &hi);
-        fold_locked(s, lo, hi);
-        buf_done(dl, s);
+        for (k = nin++; k > 0 && in[k - 1]->rb_page > s->rb_page; k--) {
+            in[k] = in[k - 1];
+        }
+        in[k] = s;
     }
-    if (many || !take_direct_locked(bm, first, nr, in, nin, out, &n)) {
+    /*
+     * Straight from the buffers into (out), which the caller sees only
+     * after this returns, so before re-protecting: KVM's clear walks every
+     * page found and leaves the caches cold.
+     */
+    direct = !many && take_direct_locked(bm, first, nr, in, nin, out, &n);
+    ret = protect_locked(dl);
+    err = err ? err : ret;
+    /* Only now may KVM's pages reach the shared bitmaps. */
+    for (int id = 0; id < dl->end_id; id++) {
+        struct dl_slot *s = dl->by_id[id];
+
+        if (s && !slot_in_range(s, bm, first, nr)) {
+            buf_span(dl, s, &lo, &hi);
+            fold_locked(s, lo, hi);
+        }
+    }
+    if (!direct) {
         /* An odd layout: gather KVM's pages of the range first. */
         if (dl->scratch_words < DIRTY_WORDS(nr)) {
             uint64_t *p = calloc((size_t)DIRTY_WORDS(nr), sizeof(uint64_t));
@@ -844,8 +891,7 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
         for (int id = 0; id < dl->end_id; id++) {
             struct dl_slot *s = dl->by_id[id];
 
-            if (!s || s->bm != bm || s->rb_page < first ||
-                s->rb_page + s->npages > first + nr) {
+            if (!s || !slot_in_range(s, bm, first, nr)) {
                 continue;
             }
             buf_span(dl, s, &lo, &hi);
@@ -865,20 +911,12 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
             memset(dl->scratch, 0, (size_t)DIRTY_WORDS(nr) * sizeof(uint64_t));
         }
     }
-    if (dl->mode == DIRTY_LOG_CLEAR) {
-        ret = clear_all_locked(dl);
-        err = err ? err : ret;
-    }
     for (int id = 0; id < dl->end_id; id++) {
         if (dl->by_id[id]) {
             buf_done(dl, dl->by_id[id]);
         }
     }
     pthread_mutex_unlock(&dl->lock);
-    if (dl->mode == DIRTY_LOG_RING) {
-        ret = rings_reset(dl);
-        err = err ? err : ret;
-    }
     if (count) {
         *count = n;
     }
@@ -887,14 +925,16 @@ int dirty_log_sync_take(struct dirty_log *dl, struct ram_block *rb,
 
 int dirty_log_ring_full(struct dirty_log *dl, int vcpu)
 {
+    int ret;
+
     if (dl->mode != DIRTY_LOG_RING || vcpu < 0 || vcpu >= dl->nr_rings) {
         return -EINVAL;
     }
     pthread_mutex_lock(&dl->lock);
     dl->stats.ring_full++;
-    rings_collect_locked(dl, vcpu);
+    ret = rings_harvest_locked(dl, vcpu);
     pthread_mutex_unlock(&dl->lock);
-    return rings_reset(dl);
+    return ret;
 }
 
 void dirty_log_get_stats(struct dirty_log *dl, struct dirty_log_stats *st)

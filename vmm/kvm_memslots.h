@@ -61,6 +61,10 @@ struct kvm_memslots {
      * cleared only with the mem_sys transaction lock held. */
     kvm_memslots_log_fn log_hook;
     void *log_opaque;
+    /* Trackers made on this VM so far, and the first one's mode (owned
+     * by vmm/dirty_log.c: a VM keeps one way of logging for its life). */
+    int log_trackers;
+    int log_tracker_mode;
     /* Counters, for dumps and tests. */
     uint64_t nr_set_calls;
 };
