@@ -156,6 +156,11 @@ static int memslots_add(struct mem_listener *l, const struct flat_range *fr)
                 s->nr_slots);
         return -ENOSPC;
     }
+    if ((sl.flags & KVM_MEM_LOG_DIRTY_PAGES) && s->log_hook) {
+        /* Until the hook tracks the slot, a ring entry naming it would be
+         * dropped: no vCPU may write to it before. */
+        park_once(s);
+    }
     ret = slot_set(s, id, &sl, sl.size);
     if (ret < 0) {
         s->free[s->nr_free++] = id;
@@ -184,7 +189,10 @@ static int memslots_del(struct mem_listener *l, const struct flat_range *fr)
     err = log_notify(s, id, false);
     ret = slot_set(s, id, &s->slots[id], 0);
     s->slots[id].used = false;
-    s->free[s->nr_free++] = id;
+    if (ret == 0) {
+        /* An id KVM still uses is never handed out again. */
+        s->free[s->nr_free++] = id;
+    }
     return ret < 0 ? ret : err;
 }
 
@@ -192,7 +200,8 @@ static int memslots_log(struct mem_listener *l, const struct flat_range *fr)
 {
     struct kvm_memslots *s = to_slots(l);
     struct kvm_slot sl;
-    uint32_t flags;
+    uint32_t flags, old;
+    bool stop;
     int id, ret, err = 0;
 
     if (!section_of(s, fr, &sl.gpa, &sl.size, &sl.hva, &sl.offset)) {
@@ -203,19 +212,30 @@ static int memslots_log(struct mem_listener *l, const struct flat_range *fr)
         return 0;
     }
     flags = flags_of(fr);
-    if ((s->slots[id].flags & KVM_MEM_LOG_DIRTY_PAGES) &&
-        !(flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+    old = s->slots[id].flags;
+    stop =
+        (old & KVM_MEM_LOG_DIRTY_PAGES) && !(flags & KVM_MEM_LOG_DIRTY_PAGES);
+    if (stop) {
         /* KVM drops the slot's dirty bitmap with the flag: keep the
          * vCPUs out while the hook harvests it and the flag goes. */
         park_once(s);
         err = log_notify(s, id, false);
+    } else if ((flags & KVM_MEM_LOG_DIRTY_PAGES) && s->log_hook) {
+        /* Starting: no write before the hook tracks the slot. */
+        park_once(s);
     }
     s->slots[id].flags = flags;
     ret = slot_set(s, id, &s->slots[id], s->slots[id].size);
-    if (ret == 0) {
-        err = err ? err : log_notify(s, id, true);
+    if (ret < 0) {
+        /* KVM kept the old flags: so does the table, and a slot that
+         * still logs is tracked again. */
+        s->slots[id].flags = old;
+        if (stop) {
+            (void)log_notify(s, id, true);
+        }
+        return ret;
     }
-    return ret < 0 ? ret : err;
+    return err ? err : log_notify(s, id, true);
 }
 
 int kvm_memslots_init(struct kvm_memslots *s, int vm_fd, int nr_slots,
