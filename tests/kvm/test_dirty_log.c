@@ -24,6 +24,14 @@
  *   chunks     (clear only) a RAM slot that is not a multiple of 64 pages,
  *              harvested with chunks of 64, 100 (-> 64), 1000 (-> 960) and
  *              1024 pages and whole slots.
+ *   copy       what a live migration does: a copy of the working set is
+ *              taken when logging starts, then every harvested page is
+ *              copied again while both vCPUs rewrite 256 pages at random;
+ *              another thread syncs at the same time (ring: the vCPU
+ *              threads too, with the smallest ring). Once the guest stops
+ *              and a last harvest is copied, the copy must equal guest
+ *              memory: a write made after a page was taken but before KVM
+ *              re-protected it would show as a stale page.
  *
  * Lost pages must be 0 everywhere; ring entries naming no logging slot
  * must never appear. Exits 0 on success, 1 on failure, 4 when KVM lacks
@@ -669,6 +677,98 @@ static void sc_chunks(struct tctx *t)
     }
 }
 
+struct copy_partner {
+    struct tctx *t;
+    volatile bool stop;
+    uint64_t syncs;
+};
+
+/* Syncs into the RAMBlock bitmap, as another consumer would, until told. */
+static void *copy_partner_main(void *opaque)
+{
+    struct copy_partner *p = opaque;
+
+    while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE)) {
+        int ret = -EIO;
+
+        pthread_rwlock_rdlock(&p->t->lock);
+        if (p->t->dl) {
+            ret = dirty_log_sync(p->t->dl);
+        }
+        pthread_rwlock_unlock(&p->t->lock);
+        CHECK(ret == 0, "partner sync: %s", strerror(-ret));
+        if (ret < 0) {
+            break;
+        }
+        p->syncs++;
+    }
+    return NULL;
+}
+
+/* One harvest; every working-set page it found is copied to (copy). */
+static uint64_t copy_round(struct tctx *t, uint8_t *copy)
+{
+    uint64_t n = 0;
+
+    t_clear_acc(t);
+    t_harvest(t);
+    for (uint64_t i = 0; i < t->g.ws_pages; i++) {
+        if (bit(t->acc, t->g.ws_first_page + i)) {
+            memcpy(copy + i * PAGE, t->g.ws_host + i * PAGE, PAGE);
+            n++;
+        }
+    }
+    return n;
+}
+
+static void sc_copy(struct tctx *t)
+{
+    size_t len = (size_t)(t->g.ws_pages * PAGE);
+    struct copy_partner p = {.t = t};
+    uint64_t copied = 0, rounds = 0, stale = 0, seq;
+    uint8_t *copy = malloc(len);
+    pthread_t th;
+    double end;
+
+    if (!copy) {
+        CHECK(0, "out of memory");
+        return;
+    }
+    /* The guest idles: what KVM logged so far is taken, then the copy. */
+    copy_round(t, copy);
+    memcpy(copy, t->g.ws_host, len);
+    if (pthread_create(&th, NULL, copy_partner_main, &p) != 0) {
+        CHECK(0, "pthread_create");
+        free(copy);
+        return;
+    }
+    dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_RUN, 0, 0);
+    for (end = dirty_guest_now() + 1.5; dirty_guest_now() < end; rounds++) {
+        copied += copy_round(t, copy);
+    }
+    seq = dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_IDLE, 0, 0);
+    t_wait(t, seq, false);
+    __atomic_store_n(&p.stop, true, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    /* The last harvest, with the guest idle: then the copy is whole. */
+    copied += copy_round(t, copy);
+    for (uint64_t i = 0; i < t->g.ws_pages; i++) {
+        if (memcmp(copy + i * PAGE, t->g.ws_host + i * PAGE, PAGE) != 0) {
+            stale++;
+        }
+    }
+    CHECK(stale == 0, "copy: %" PRIu64 " of %" PRIu64 " pages stale", stale,
+          t->g.ws_pages);
+    CHECK(copied > 10 * t->g.ws_pages, "copy: only %" PRIu64 " pages copied",
+          copied);
+    t->lost += stale;
+    fprintf(stderr,
+            "copy: %" PRIu64 " harvests copied %" PRIu64
+            " pages, partner %" PRIu64 " syncs, %" PRIu64 " stale\n",
+            rounds, copied, p.syncs, stale);
+    free(copy);
+}
+
 static int t_on_running(void *opaque, const struct machine_ctl *ctl)
 {
     struct tctx *t = opaque;
@@ -687,8 +787,15 @@ static int t_on_running(void *opaque, const struct machine_ctl *ctl)
     if (strcmp(scenario, "chunks") == 0) {
         ws = t->g.ws_max_pages;
     }
+    /* copy: few pages, each written again and again. */
+    if (strcmp(scenario, "copy") == 0) {
+        ws = 256;
+    }
     ret = dirty_guest_setup(&t->g, ws, (unsigned)ctl->vcpus->nr,
-                            TESTDEV_DIRTY_PATTERN_SEQ, 7);
+                            strcmp(scenario, "copy") == 0
+                                ? TESTDEV_DIRTY_PATTERN_RANDOM
+                                : TESTDEV_DIRTY_PATTERN_SEQ,
+                            7);
     CHECK(ret == 0, "setup");
     rb = ram_block_from_host(mr_ram_ptr(ctl->ram, 0), NULL);
     t->rb = rb;
@@ -713,6 +820,8 @@ static int t_on_running(void *opaque, const struct machine_ctl *ctl)
             sc_ringfull(t);
         } else if (strcmp(scenario, "chunks") == 0) {
             sc_chunks(t);
+        } else if (strcmp(scenario, "copy") == 0) {
+            sc_copy(t);
         }
         CHECK(mr_set_log(ctl->ram, false) == 0, "log off");
         dirty_log_get_stats(t->dl, &st);
@@ -753,7 +862,8 @@ static int scenario_guest(void)
     if (mode == DIRTY_LOG_RING) {
         t.ring_entries = 4096;
     }
-    if (strcmp(scenario, "ringfull") == 0) {
+    if (mode == DIRTY_LOG_RING &&
+        (strcmp(scenario, "ringfull") == 0 || strcmp(scenario, "copy") == 0)) {
         /* The smallest ring KVM takes: a page of entries, or more when
          * it reserves more (PML). Probe on a scratch VM. */
         struct kvm_sys kvm;
@@ -799,14 +909,20 @@ static int scenario_guest(void)
 int main(int argc, char **argv)
 {
     bool ci = getenv("CI") && strcmp(getenv("CI"), "true") == 0;
+    char key[32];
     int ret;
 
     if (argc != 3 || dirty_log_mode_from_name(argv[2], &mode) < 0) {
         fprintf(stderr, "usage: test_dirty_log api|verify|startstop|move|"
-                        "ringfull|chunks bitmap|clear|ring\n");
+                        "ringfull|chunks|copy bitmap|clear|ring\n");
         return 2;
     }
     scenario = argv[1];
+    snprintf(key, sizeof(key), " %s ", scenario);
+    if (!strstr(" api verify startstop move ringfull chunks copy ", key)) {
+        fprintf(stderr, "test_dirty_log: unknown scenario '%s'\n", scenario);
+        return 2;
+    }
     rcu_register_thread();
     if (strcmp(scenario, "api") == 0) {
         ret = scenario_api();
