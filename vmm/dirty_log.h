@@ -133,8 +133,17 @@ void dirty_log_free(struct dirty_log *dl);
  * Pull everything KVM has recorded for every logging slot into the
  * RAMBlock bitmaps and re-arm tracking for those pages. Afterwards every
  * page the guest wrote before the call is dirty in its RAMBlock's bitmap
- * (or was taken from it by a consumer). Any thread. Returns 0 or the
- * first failing ioctl's -errno (the other slots are still synced).
+ * (or was taken from it by a consumer). Pages reach the bitmaps only
+ * once KVM has re-protected them, so a write after a consumer took a page
+ * is always logged again. Any thread. Returns 0 or the first failing
+ * ioctl's -errno (the other slots are still synced).
+ *
+ * Ring mode reads what the vCPUs have pushed into their rings. On hosts
+ * with PML, a running vCPU may hold up to 512 addresses in its PML buffer
+ * until its next exit (GET_DIRTY_LOG kicks the vCPUs itself; the ring
+ * path does not): a final sync, after which nothing may be missing, needs
+ * the vCPUs out of the guest (parked, or stopped), as the slot flush and
+ * `vmm bench dirty-log`'s full harvest have them.
  */
 __attribute__((warn_unused_result)) int dirty_log_sync(struct dirty_log *dl);
 
