@@ -569,7 +569,8 @@ static uint64_t missing_pages(const struct dirty_guest *g, const uint64_t *acc,
 }
 
 /* Step 4: the verification round, harvested as it goes. */
-static int run_verify(struct run *r, struct dirty_guest *g, uint64_t *acc)
+static int run_verify(struct run *r, struct dirty_guest *g,
+                      const struct machine_ctl *ctl, uint64_t *acc)
 {
     double interval = r->o->interval_ms / 1e3;
     uint64_t seed = 0x5eed0000u + r->round * 16 + r->m;
@@ -581,8 +582,16 @@ static int run_verify(struct run *r, struct dirty_guest *g, uint64_t *acc)
     for (double t0 = now_s();;) {
         bool done = dirty_guest_done(g, seq, false);
 
+        if (done) {
+            /* The last harvest with the vCPUs out of the guest: with PML
+             * a running vCPU may hold its last pages until it exits. */
+            vcpu_set_park(ctl->vcpus);
+            ret = harvest(r, acc, &n);
+            vcpu_set_unpark(ctl->vcpus);
+            break;
+        }
         ret = harvest(r, acc, &n);
-        if (ret < 0 || done) {
+        if (ret < 0) {
             break;
         }
         ret = dirty_guest_check(g, r->why, sizeof(r->why));
@@ -765,7 +774,7 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
             progress("%s %s round %u/%u: verification round", modes[r->m].name,
                      run_label(r), r->round + 1, o->rounds);
             t0 = now_s();
-            ret = run_verify(r, &g, acc);
+            ret = run_verify(r, &g, ctl, acc);
             r->t_verify = now_s() - t0;
         }
         if (ret == 0) {

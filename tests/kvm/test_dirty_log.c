@@ -404,6 +404,18 @@ static uint64_t t_harvest(struct tctx *t)
     return n;
 }
 
+/* The last harvest of a round, with the vCPUs out of the guest: with PML
+ * a running vCPU may hold its last pages until it exits. */
+static uint64_t t_harvest_parked(struct tctx *t)
+{
+    uint64_t n;
+
+    vcpu_set_park(t->ctl->vcpus);
+    n = t_harvest(t);
+    vcpu_set_unpark(t->ctl->vcpus);
+    return n;
+}
+
 static void t_clear_acc(struct tctx *t)
 {
     memset(t->acc, 0, DIRTY_WORDS(t->block_pages) * sizeof(uint64_t));
@@ -455,7 +467,7 @@ static void t_verify(struct tctx *t, uint64_t seed, uint64_t count,
     if (finish) {
         finish(t);
     } else {
-        t_harvest(t);
+        t_harvest_parked(t);
     }
     want = calloc((size_t)DIRTY_WORDS(t->g.ws_pages), sizeof(uint64_t));
     if (!want) {
@@ -483,7 +495,7 @@ static void t_sweep(struct tctx *t, bool harvesting)
     if (t_wait(t, seq, false) < 0) {
         return;
     }
-    t_harvest(t);
+    t_harvest_parked(t);
     lost = t_missing(t, NULL);
     CHECK(lost == 0, "sweep: %" PRIu64 " of %" PRIu64 " pages lost", lost,
           t->g.ws_pages);
@@ -750,8 +762,11 @@ static void sc_copy(struct tctx *t)
     t_wait(t, seq, false);
     __atomic_store_n(&p.stop, true, __ATOMIC_RELEASE);
     pthread_join(th, NULL);
-    /* The last harvest, with the guest idle: then the copy is whole. */
+    /* The last harvest, with the guest idle and the vCPUs out of it (PML):
+     * then the copy is whole. */
+    vcpu_set_park(t->ctl->vcpus);
     copied += copy_round(t, copy);
+    vcpu_set_unpark(t->ctl->vcpus);
     for (uint64_t i = 0; i < t->g.ws_pages; i++) {
         if (memcmp(copy + i * PAGE, t->g.ws_host + i * PAGE, PAGE) != 0) {
             stale++;
