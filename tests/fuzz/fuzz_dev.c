@@ -161,19 +161,35 @@ static unsigned cut(const struct fuzz_dev_region *r, int idx, uint64_t offset,
     return n;
 }
 
-/* Plan the pieces of an access (before any model state changes). */
+/* Whether byte (k) of an access at (addr) lies past 2^64. */
+static bool past_top(gpa_t addr, unsigned k)
+{
+    return addr + k < addr;
+}
+
+/*
+ * Plan the pieces of an access (before any model state changes). Bytes
+ * past 2^64 do not wrap to 0: they are unassigned, as the dispatcher
+ * documents.
+ */
 static unsigned plan(const struct fuzz_dev *d, gpa_t addr, unsigned size,
                      bool write, struct piece *p)
 {
     unsigned n = 0, at = 0;
 
     while (at < size) {
-        int idx = resolve(d, addr + at);
+        int idx;
         unsigned len = 1;
         const struct fuzz_dev_region *r;
         uint64_t offset;
 
-        while (at + len < size && resolve(d, addr + at + len) == idx) {
+        if (past_top(addr, at)) {
+            p[n++] = (struct piece){-1, 0, at, size - at, true};
+            break;
+        }
+        idx = resolve(d, addr + at);
+        while (at + len < size && !past_top(addr, at + len) &&
+               resolve(d, addr + at + len) == idx) {
             len++;
         }
         if (idx < 0) {

@@ -102,7 +102,8 @@ __attribute__((warn_unused_result)) int as_view_copy(struct address_space *as,
  * Read (len) bytes at (addr) of (as) into (buf). RAM and ROM are copied;
  * I/O ranges are accessed through their ops in the largest sizes that the
  * ops' valid sizes and alignment allow. Ranges are split at boundaries.
- * Unassigned bytes read as 0xff. Returns 0, -ENXIO if any byte was
+ * Unassigned bytes read as 0xff; bytes past 2^64 are unassigned (an
+ * access never wraps to address 0). Returns 0, -ENXIO if any byte was
  * unassigned, or -EINVAL if some part was an access the ops do not allow
  * (those bytes read as 0xff); every other byte is still read.
  */
