@@ -97,6 +97,9 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
         return;
     }
     for (c = mr->children; c; c = c->next) {
+        /* Large trees miss the cache on every sibling: fetch the next one
+         * while this one's subtree is walked. */
+        __builtin_prefetch(c->next);
         walk(r, c, origin + (coord_t)c->addr, lo, hi, readonly, log, depth + 1);
     }
     if (mr->kind != MR_CONTAINER) {
