@@ -228,9 +228,51 @@ static void fold_locked(struct dl_slot *s, uint64_t lo, uint64_t hi)
     (void)ret;
 }
 
+/* The words of (s)'s buffer that may hold bits. */
+static void buf_span(const struct dirty_log *dl, const struct dl_slot *s,
+                     uint64_t *lo, uint64_t *hi)
+{
+    if (dl->mode == DIRTY_LOG_RING) {
+        *lo = s->lo < s->hi ? s->lo : 0;
+        *hi = s->lo < s->hi ? s->hi : 0;
+    } else {
+        *lo = 0;
+        *hi = DIRTY_WORDS(s->npages);
+    }
+}
+
+/* Done with (s)'s buffer: ring staging must be clean again. */
+static void buf_done(const struct dirty_log *dl, struct dl_slot *s)
+{
+    if (dl->mode == DIRTY_LOG_RING && s->hi > s->lo) {
+        memset(s->buf + s->lo, 0, (size_t)(s->hi - s->lo) * sizeof(uint64_t));
+        s->lo = UINT64_MAX;
+        s->hi = 0;
+    }
+}
+
+/* Fold every slot's buffer into its RAMBlock's bitmap; ring staging is
+ * clean again afterwards. */
+static void fold_all_locked(struct dirty_log *dl)
+{
+    uint64_t lo, hi;
+
+    for (int id = 0; id < dl->end_id; id++) {
+        struct dl_slot *s = dl->by_id[id];
+
+        if (s) {
+            buf_span(dl, s, &lo, &hi);
+            fold_locked(s, lo, hi);
+            buf_done(dl, s);
+        }
+    }
+}
+
 /* --- bitmap and clear mode ---------------------------------------------------
  */
 
+/* KVM_GET_DIRTY_LOG of (s) into its buffer, which is all zero when it
+ * fails: no stale bits may be taken or cleared then. */
 static int slot_get_locked(struct dirty_log *dl, struct dl_slot *s)
 {
     struct kvm_dirty_log log = {.slot = (uint32_t)s->id};
@@ -240,10 +282,9 @@ static int slot_get_locked(struct dirty_log *dl, struct dl_slot *s)
     dl->stats.get_calls++;
     ret = kvm_ioctl(dl->vm_fd, KVM_GET_DIRTY_LOG, &log);
     if (ret < 0) {
-        return ret;
+        memset(s->buf, 0, (size_t)DIRTY_WORDS(s->npages) * sizeof(uint64_t));
     }
-    fold_locked(s, 0, DIRTY_WORDS(s->npages));
-    return 0;
+    return ret;
 }
 
 /* Re-protect the pages of (s)'s buffer, chunk by chunk, skipping clean
@@ -356,21 +397,6 @@ static void ring_collect_locked(struct dirty_log *dl, struct dl_ring *r)
     dl->stats.stray += stray;
 }
 
-static void fold_staged_locked(struct dirty_log *dl)
-{
-    for (int id = 0; id < dl->end_id; id++) {
-        struct dl_slot *s = dl->by_id[id];
-
-        if (!s || s->lo >= s->hi) {
-            continue;
-        }
-        fold_locked(s, s->lo, s->hi);
-        memset(s->buf + s->lo, 0, (size_t)(s->hi - s->lo) * sizeof(uint64_t));
-        s->lo = UINT64_MAX;
-        s->hi = 0;
-    }
-}
-
 /* Hand the collected entries back: KVM re-protects their pages. */
 static int rings_reset_locked(struct dirty_log *dl)
 {
@@ -396,7 +422,7 @@ static int rings_harvest_locked(struct dirty_log *dl, int only)
         }
     }
     ret = rings_reset_locked(dl);
-    fold_staged_locked(dl);
+    fold_all_locked(dl);
     return ret;
 }
 
@@ -414,6 +440,9 @@ static int flush_locked(struct dirty_log *dl, struct dl_slot *s)
     case DIRTY_LOG_CLEAR:
         /* Whether KVM cleared its copy does not matter: it goes away. */
         ret = slot_get_locked(dl, s);
+        if (ret == 0) {
+            fold_locked(s, 0, DIRTY_WORDS(s->npages));
+        }
         break;
     case DIRTY_LOG_RING:
         /* The vCPUs are parked: every entry naming (s) is in a ring. The
@@ -641,20 +670,11 @@ int dirty_log_sync(struct dirty_log *dl)
 
     pthread_mutex_lock(&dl->lock);
     dl->stats.syncs++;
-    if (dl->mode == DIRTY_LOG_RING) {
-        err = rings_harvest_locked(dl, -1);
-    } else {
-        /* Bitmap and clear: GET, re-protect, and only then publish. */
-        err = pull_locked(dl);
-        ret = protect_locked(dl);
-        err = err ? err : ret;
-        for (int id = 0; id < dl->end_id; id++) {
-            if (dl->by_id[id]) {
-                fold_locked(dl->by_id[id], 0,
-                            DIRTY_WORDS(dl->by_id[id]->npages));
-            }
-        }
-    }
+    /* GET or collect, re-protect, and only then publish. */
+    err = pull_locked(dl);
+    ret = protect_locked(dl);
+    err = err ? err : ret;
+    fold_all_locked(dl);
     pthread_mutex_unlock(&dl->lock);
     return err;
 }
@@ -673,20 +693,9 @@ static int pull_locked(struct dirty_log *dl)
         return 0;
     }
     for (int id = 0; id < dl->end_id; id++) {
-        struct dl_slot *s = dl->by_id[id];
-        struct kvm_dirty_log log = {.slot = (uint32_t)id};
-        int ret;
+        if (dl->by_id[id]) {
+            int ret = slot_get_locked(dl, dl->by_id[id]);
 
-        if (!s) {
-            continue;
-        }
-        log.dirty_bitmap = s->buf;
-        dl->stats.get_calls++;
-        ret = kvm_ioctl(dl->vm_fd, KVM_GET_DIRTY_LOG, &log);
-        if (ret < 0) {
-            /* Nothing came back: no stale bits may be taken or cleared. */
-            memset(s->buf, 0,
-                   (size_t)DIRTY_WORDS(s->npages) * sizeof(uint64_t));
             err = err ? err : ret;
         }
     }
@@ -718,29 +727,6 @@ static int protect_locked(struct dirty_log *dl)
         }
     }
     return err;
-}
-
-/* The words of (s)'s buffer that may hold bits. */
-static void buf_span(const struct dirty_log *dl, const struct dl_slot *s,
-                     uint64_t *lo, uint64_t *hi)
-{
-    if (dl->mode == DIRTY_LOG_RING) {
-        *lo = s->lo < s->hi ? s->lo : 0;
-        *hi = s->lo < s->hi ? s->hi : 0;
-    } else {
-        *lo = 0;
-        *hi = DIRTY_WORDS(s->npages);
-    }
-}
-
-/* Done with (s)'s buffer: ring staging must be clean again. */
-static void buf_done(const struct dirty_log *dl, struct dl_slot *s)
-{
-    if (dl->mode == DIRTY_LOG_RING && s->hi > s->lo) {
-        memset(s->buf + s->lo, 0, (size_t)(s->hi - s->lo) * sizeof(uint64_t));
-        s->lo = UINT64_MAX;
-        s->hi = 0;
-    }
 }
 
 /* (dst) bit (off + i) |= (s)'s buffer bit i, words [lo, hi) of it. */
