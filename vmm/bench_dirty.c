@@ -991,10 +991,9 @@ static void print_table(FILE *f, const struct bench_dirty_opts *o,
     }
     if (o->clear_chunk) {
         /* What KVM_CLEAR_DIRTY_LOG gets: whole multiples of 64 pages. */
-        uint64_t pages = (o->clear_chunk >> DIRTY_PAGE_SHIFT) & ~UINT64_C(63);
-
         snprintf(chunk, sizeof(chunk), "%" PRIu64 " KiB",
-                 (pages ? pages : 64) << (DIRTY_PAGE_SHIFT - 10));
+                 dirty_log_clear_pages(o->clear_chunk)
+                     << (DIRTY_PAGE_SHIFT - 10));
     }
     fprintf(f,
             "vmm bench dirty-log: %" PRIu64 " MiB guest, working set %" PRIu64

@@ -287,40 +287,51 @@ static int slot_get_locked(struct dirty_log *dl, struct dl_slot *s)
     return ret;
 }
 
-/* Re-protect the pages of (s)'s buffer, chunk by chunk, skipping clean
- * chunks. Chunks start at multiples of 64 pages and are whole multiples
- * of 64 pages except the last, which ends at the slot's end. */
-static int slot_clear_locked(struct dirty_log *dl, struct dl_slot *s)
+uint64_t dirty_log_clear_pages(uint64_t bytes)
 {
-    uint64_t chunk = dl->clear_pages ? dl->clear_pages : s->npages;
+    uint64_t pages = (bytes >> DIRTY_PAGE_SHIFT) & ~UINT64_C(63);
+
+    return bytes && pages == 0 ? 64 : pages;
+}
+
+int dirty_log_clear_slot(int vm_fd, uint32_t slot, const uint64_t *bitmap,
+                         uint64_t npages, uint64_t chunk_pages, uint64_t *calls)
+{
+    uint64_t chunk = chunk_pages ? chunk_pages : npages;
     int err = 0;
 
     if (chunk > CLEAR_CHUNK_MAX_PAGES) {
         chunk = CLEAR_CHUNK_MAX_PAGES;
     }
-    for (uint64_t first = 0; first < s->npages; first += chunk) {
-        uint64_t n = s->npages - first < chunk ? s->npages - first : chunk;
+    for (uint64_t first = 0; first < npages; first += chunk) {
+        uint64_t n = npages - first < chunk ? npages - first : chunk;
         uint64_t w, w_end = DIRTY_WORDS(first + n);
         struct kvm_clear_dirty_log c = {
-            .slot = (uint32_t)s->id,
+            .slot = slot,
             .num_pages = (uint32_t)n,
             .first_page = first,
         };
         int ret;
 
-        for (w = first / 64; w < w_end && s->buf[w] == 0; w++) {
+        for (w = first / 64; w < w_end && bitmap[w] == 0; w++) {
         }
         if (w == w_end) {
             continue;
         }
-        c.dirty_bitmap = s->buf + first / 64;
-        dl->stats.clear_calls++;
-        ret = kvm_ioctl(dl->vm_fd, KVM_CLEAR_DIRTY_LOG, &c);
-        if (ret < 0 && !err) {
-            err = ret;
-        }
+        /* KVM only reads the bitmap. */
+        c.dirty_bitmap = (void *)(uintptr_t)(bitmap + first / 64);
+        (*calls)++;
+        ret = kvm_ioctl(vm_fd, KVM_CLEAR_DIRTY_LOG, &c);
+        err = err ? err : ret;
     }
     return err;
+}
+
+/* Re-protect the pages of (s)'s buffer. */
+static int slot_clear_locked(struct dirty_log *dl, struct dl_slot *s)
+{
+    return dirty_log_clear_slot(dl->vm_fd, (uint32_t)s->id, s->buf, s->npages,
+                                dl->clear_pages, &dl->stats.clear_calls);
 }
 
 /* --- ring mode ---------------------------------------------------------------
@@ -576,10 +587,7 @@ int dirty_log_new(int vm_fd, struct mem_sys *sys, struct kvm_memslots *slots,
     dl->sys = sys;
     dl->slots = slots;
     dl->nr_ids = slots->nr_slots;
-    dl->clear_pages = (o->clear_chunk >> DIRTY_PAGE_SHIFT) & ~UINT64_C(63);
-    if (o->clear_chunk && dl->clear_pages == 0) {
-        dl->clear_pages = 64;
-    }
+    dl->clear_pages = dirty_log_clear_pages(o->clear_chunk);
     /* Zeroed pages: untouched entries cost no resident memory. */
     dl->by_id = calloc((size_t)dl->nr_ids, sizeof(*dl->by_id));
     if (!dl->by_id) {

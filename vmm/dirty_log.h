@@ -95,6 +95,25 @@ struct dirty_log_stats {
 __attribute__((warn_unused_result)) int
 dirty_log_enable_ring(int vm_fd, uint32_t entries, bool *acq_rel);
 
+/*
+ * Pages per KVM_CLEAR_DIRTY_LOG for a --clear-chunk of (bytes): rounded
+ * down to a multiple of 64 pages, at least 64; 0 (whole slots) for 0.
+ */
+uint64_t dirty_log_clear_pages(uint64_t bytes);
+
+/*
+ * KVM_CLEAR_DIRTY_LOG on slot (slot) of (npages) pages of (vm_fd) for the
+ * pages set in (bitmap) (DIRTY_WORDS(npages) words), (chunk_pages) at a
+ * time (from dirty_log_clear_pages(); 0: the whole slot), skipping chunks
+ * with no page set. Chunks start at multiples of 64 pages and are whole
+ * multiples of 64 pages except the last, which ends at the slot's end, as
+ * KVM requires. Adds the ioctls made to (*calls). Returns 0 or the first
+ * failing ioctl's -errno (later chunks are still cleared).
+ */
+int dirty_log_clear_slot(int vm_fd, uint32_t slot, const uint64_t *bitmap,
+                         uint64_t npages, uint64_t chunk_pages,
+                         uint64_t *calls);
+
 /* The fewest entries KVM takes for a ring: one 4 KiB page of them. */
 #define DIRTY_RING_MIN_ENTRIES 256u
 

@@ -26,8 +26,6 @@
 #include "mem/region.h"
 #include "vcpu.h"
 
-/* KVM_CLEAR_DIRTY_LOG takes a 32-bit page count. */
-#define RAW_CLEAR_MAX_PAGES (UINT32_C(1) << 31)
 /* pc.ram has at most two slots (below and above 4 GiB). */
 #define RAW_MAX_SLOTS 4
 
@@ -261,34 +259,14 @@ static uint64_t or_count(uint64_t *dst, const uint64_t *src, uint64_t nw)
     return n;
 }
 
+/* The same KVM_CLEAR_DIRTY_LOG calls as the tracker: dirty_log_clear_slot()
+ * keeps no state of its own, only the chunk arithmetic KVM requires. */
 static int raw_clear(struct raw *r, struct raw_slot *s)
 {
-    uint64_t chunk = r->clear_pages ? r->clear_pages : s->npages;
-    int err = 0;
+    uint64_t calls = 0;
 
-    if (chunk > RAW_CLEAR_MAX_PAGES) {
-        chunk = RAW_CLEAR_MAX_PAGES;
-    }
-    for (uint64_t first = 0; first < s->npages; first += chunk) {
-        uint64_t n = s->npages - first < chunk ? s->npages - first : chunk;
-        uint64_t w, w_end = DIRTY_WORDS(first + n);
-        struct kvm_clear_dirty_log c = {
-            .slot = s->r.slot,
-            .num_pages = (uint32_t)n,
-            .first_page = first,
-        };
-        int ret;
-
-        for (w = first / 64; w < w_end && s->buf[w] == 0; w++) {
-        }
-        if (w == w_end) {
-            continue;
-        }
-        c.dirty_bitmap = s->buf + first / 64;
-        ret = kvm_ioctl(r->vm_fd, KVM_CLEAR_DIRTY_LOG, &c);
-        err = err ? err : ret;
-    }
-    return err;
+    return dirty_log_clear_slot(r->vm_fd, s->r.slot, s->buf, s->npages,
+                                r->clear_pages, &calls);
 }
 
 /* Record one ring entry in (bits) (RAMBlock pages); false if stray. */
@@ -445,10 +423,7 @@ int harvest_raw_new(const struct machine_ctl *ctl,
     r->p = *p;
     r->vm_fd = ctl->vm_fd;
     r->block_pages = harvest_block_pages(ctl);
-    r->clear_pages = (p->clear_chunk >> DIRTY_PAGE_SHIFT) & ~UINT64_C(63);
-    if (p->clear_chunk && r->clear_pages == 0) {
-        r->clear_pages = 64;
-    }
+    r->clear_pages = dirty_log_clear_pages(p->clear_chunk);
     r->plo = UINT64_MAX;
     vcpu_fds(ctl, r->vcpu_fd, OURS_MAX_VCPUS, &r->nr_vcpus);
     /* The RAM region's slots, once; nothing remaps it during the run. */
