@@ -220,7 +220,8 @@ static int memslots_log(struct mem_listener *l, const struct flat_range *fr)
          * vCPUs out while the hook harvests it and the flag goes. */
         park_once(s);
         err = log_notify(s, id, false);
-    } else if ((flags & KVM_MEM_LOG_DIRTY_PAGES) && s->log_hook) {
+    } else if (!(old & KVM_MEM_LOG_DIRTY_PAGES) &&
+               (flags & KVM_MEM_LOG_DIRTY_PAGES) && s->log_hook) {
         /* Starting: no write before the hook tracks the slot. */
         park_once(s);
     }
