@@ -208,6 +208,16 @@ static void vcpu_report(struct vcpu *v, const char *what)
         fprintf(stderr, "  (registers unavailable)\n");
         return;
     }
+    /* KVM on AMD re-initialises the vCPU on a shutdown intercept (the
+     * VMCB is undefined after one), so what reads back is the reset
+     * state, not the fault's. None of our guests runs there. */
+    if (v->run->exit_reason == KVM_EXIT_SHUTDOWN && r.rip == 0xfff0 &&
+        s.cs.selector == 0xf000 && !(s.cr0 & 1)) {
+        fprintf(stderr, "  registers not available on this host: KVM reset "
+                        "the vCPU after the shutdown (as KVM on AMD does), "
+                        "so the faulting state is lost\n");
+        return;
+    }
     fprintf(stderr,
             "  rip %016llx rsp %016llx rflags %08llx\n"
             "  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
