@@ -18,6 +18,7 @@
 #include "devices/debug_exit.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
+#include "devices/pci_host.h"
 #include "devices/rtc.h"
 #include "devices/serial8250.h"
 #include "devices/testdev.h"
@@ -76,6 +77,7 @@ struct pc_devices {
     struct fw_cfg fw;
     struct rtc rtc;
     struct acpi_pm acpi;
+    struct pci_host pci;
     unsigned live;
     /* Typed input the UART could not take yet; guarded by (rx_lock). */
     pthread_mutex_t rx_lock;
@@ -86,8 +88,10 @@ struct pc_devices {
 /*
  * Create the PC devices and place them on the "io" space: 8250 at 0x3f8
  * (IRQ 4), i8042 at 0x60/0x64, RTC at 0x70, isa-debug-exit at 0xf4,
- * fw_cfg at 0x510, ACPI PM1 registers at 0x600/0x604 and the reset
- * register at 0xcf9. Returns 0 or -errno with (why) set.
+ * fw_cfg at 0x510, ACPI PM1 registers at 0x600/0x604, and the PCI host
+ * bridge at 0xcf8 with the reset register at 0xcf9 (the PCI host's, not
+ * the ACPI device's, so that a dword CONFIG_ADDRESS write stays whole).
+ * Returns 0 or -errno with (why) set.
  */
 __attribute__((warn_unused_result)) int
 pc_devices_init(struct machine *m, char *why, size_t whylen);

@@ -25,6 +25,10 @@
 #define RTC_PORT 0x70
 #define DEBUG_EXIT_PORT 0xf4
 #define FW_CFG_PORT 0x510
+#define PCI_CONFIG_PORT 0xcf8
+/* BIOS data area words: the EBDA's segment and base memory in KiB. */
+#define BDA_EBDA_SEGMENT 0x40e
+#define BDA_BASE_MEM_KIB 0x413
 
 enum {
     PC_UART = 1u << 0,
@@ -33,6 +37,7 @@ enum {
     PC_FW = 1u << 3,
     PC_RTC = 1u << 4,
     PC_ACPI = 1u << 5,
+    PC_PCI = 1u << 6,
 };
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
@@ -112,6 +117,9 @@ static const struct acpi_pm_hooks acpi_hooks = {
     .reset = acpi_reset,
 };
 
+/* The FADT's reset register is 0xcf9, which the PCI host decodes. */
+static const struct pci_host_hooks pci_hooks = {.reset = acpi_reset};
+
 void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
 {
     struct pc_devices *pc = m->pc_dev;
@@ -189,6 +197,10 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
     }
     if (ret == 0) {
         pc->live |= PC_ACPI;
+        ret = pci_host_init(&pc->pci, &pci_hooks, m);
+    }
+    if (ret == 0) {
+        pc->live |= PC_PCI;
         cmdline =
             build_cmdline(m, loader_detect(m->cfg->image, m->cfg->image_size));
         ret = cmdline ? 0 : -ENOMEM;
@@ -237,8 +249,7 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
                                &pc->acpi.region_cnt);
     }
     if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, ACPI_RESET_PORT,
-                               &pc->acpi.region_reset);
+        ret = mr_add_subregion(&m->io_root, PCI_CONFIG_PORT, &pc->pci.region);
     }
     if (mem_commit(m->sys) < 0 && ret == 0) {
         ret = -EIO;
@@ -274,6 +285,9 @@ void pc_devices_destroy(struct machine *m)
     }
     if (pc->live & PC_ACPI) {
         bad |= acpi_pm_destroy(&pc->acpi);
+    }
+    if (pc->live & PC_PCI) {
+        bad |= pci_host_destroy(&pc->pci);
     }
     if (bad) {
         fprintf(stderr, "vmm: warning: PC device teardown was incomplete\n");
@@ -398,6 +412,19 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
                                    m->ram_low_size);
     if (ret < 0) {
         snprintf(why, whylen, "boot page tables: %s", strerror(-ret));
+        return ret;
+    }
+    /* The BIOS data area in page 0: no EBDA (0x40e), 640 KiB of base
+     * memory (0x413), as the e820 map says. The 5-level paging code of a
+     * bzImage's decompressor reads both with our page tables still in
+     * force, so page 0 is mapped for kernels. */
+    vcpu_x86_64_map_page0(mr_ram_ptr(&m->ram, 0));
+    ret = machine_load_write(m, BDA_EBDA_SEGMENT, &(uint16_t){0}, 2);
+    if (ret == 0) {
+        ret = machine_load_write(m, BDA_BASE_MEM_KIB, &(uint16_t){640}, 2);
+    }
+    if (ret < 0) {
+        snprintf(why, whylen, "BIOS data area: %s", strerror(-ret));
         return ret;
     }
     /* Both descriptions of the CPUs: Linux prefers the MADT, kernels

@@ -147,6 +147,11 @@ int vcpu_x86_64_setup_memory(void *ram, uint64_t ram_len, uint64_t mem_size)
     return 0;
 }
 
+void vcpu_x86_64_map_page0(void *ram)
+{
+    put64((uint8_t *)ram + X86_BOOT_PT_GPA, PTE_P | PTE_RW);
+}
+
 static void seg_user(struct kvm_segment *s, uint16_t sel, bool code)
 {
     memset(s, 0, sizeof(*s));

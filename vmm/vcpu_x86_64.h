@@ -76,6 +76,14 @@ __attribute__((warn_unused_result)) int
 vcpu_x86_64_setup_memory(void *ram, uint64_t ram_len, uint64_t mem_size);
 
 /*
+ * Map page 0 (absent for test guests, a null-pointer guard) in the page
+ * tables vcpu_x86_64_setup_memory() wrote at (ram), supervisor-only, for
+ * kernels: a bzImage's decompressor reads the BIOS data area there (0x40e,
+ * 0x413) before it builds its own page tables when the CPU has LA57.
+ */
+void vcpu_x86_64_map_page0(void *ram);
+
+/*
  * Set the segment, descriptor-table, control registers and EFER of
  * (sregs) for CPL-3 long mode with the structures that
  * vcpu_x86_64_setup_memory() wrote. Fill (sregs) with KVM_GET_SREGS first:

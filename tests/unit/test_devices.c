@@ -21,6 +21,7 @@
 #include "devices/debug_exit.h"
 #include "devices/fw_cfg.h"
 #include "devices/i8042.h"
+#include "devices/pci_host.h"
 #include "devices/rtc.h"
 #include "mem/address_space.h"
 #include "mem/region.h"
@@ -33,6 +34,7 @@ static unsigned unit_failures;
 #define RTC_PORT 0x70
 #define DEBUG_EXIT_PORT 0xf4
 #define FW_CFG_PORT 0x510
+#define PCI_PORT 0xcf8
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)
@@ -55,6 +57,7 @@ struct fixture {
     struct debug_exit dbg;
     struct fw_cfg fw;
     struct rtc rtc;
+    struct pci_host pci;
     struct rec rec;
 };
 
@@ -92,6 +95,7 @@ static const struct i8042_hooks kbd_hooks = {.reset = rec_reset};
 static const struct debug_exit_hooks dbg_hooks = {.exit = rec_exit};
 static const struct fw_cfg_hooks fw_hooks = {.select = rec_select};
 static const struct rtc_hooks rtc_hooks = {.now = rec_now};
+static const struct pci_host_hooks pci_hooks = {.reset = rec_reset};
 
 /* 2024-02-29 13:05:09 UTC, a Thursday. */
 static int64_t test_time(void)
@@ -120,6 +124,8 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
     CHECK(rc == 0, "fw_cfg_init: %d", rc);
     rc = rc ? rc : rtc_init(&f->rtc, &rtc_hooks, &f->rec, below, above);
     CHECK(rc == 0, "rtc_init: %d", rc);
+    rc = rc ? rc : pci_host_init(&f->pci, &pci_hooks, &f->rec);
+    CHECK(rc == 0, "pci_host_init: %d", rc);
     if (rc) {
         /* Only the first failure matters here; the test run is over. */
         return false;
@@ -137,6 +143,7 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
     rc = rc ? rc : mr_add_subregion(&f->root, RTC_PORT, &f->rtc.region);
     rc = rc ? rc : mr_add_subregion(&f->root, DEBUG_EXIT_PORT, &f->dbg.region);
     rc = rc ? rc : mr_add_subregion(&f->root, FW_CFG_PORT, &f->fw.region);
+    rc = rc ? rc : mr_add_subregion(&f->root, PCI_PORT, &f->pci.region);
     {
         int crc = mem_commit(f->sys);
 
@@ -149,7 +156,8 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
 static void fx_teardown(struct fixture *f)
 {
     struct mem_region *mrs[] = {&f->kbd.region_data, &f->kbd.region_cmd,
-                                &f->rtc.region, &f->dbg.region, &f->fw.region};
+                                &f->rtc.region,      &f->dbg.region,
+                                &f->fw.region,       &f->pci.region};
     int rc;
 
     mem_begin(f->sys);
@@ -170,6 +178,8 @@ static void fx_teardown(struct fixture *f)
     CHECK(rc == 0, "fw_cfg_destroy: %d", rc);
     rc = rtc_destroy(&f->rtc);
     CHECK(rc == 0, "rtc_destroy: %d", rc);
+    rc = pci_host_destroy(&f->pci);
+    CHECK(rc == 0, "pci_host_destroy: %d", rc);
     rc = mr_destroy(&f->root);
     CHECK(rc == 0, "destroy root: %d", rc);
 }
@@ -374,6 +384,82 @@ static void test_i8042_reset(void)
 }
 
 /* ---- isa-debug-exit ---- */
+
+/* ---- PCI host bridge and the reset control register ---- */
+
+static uint32_t pci_cfg_addr(unsigned bus, unsigned dev, unsigned fn,
+                             unsigned reg)
+{
+    return PCI_HOST_ADDR_ENABLE | bus << 16 | dev << 11 | fn << 8 | reg;
+}
+
+static void test_pci_host(void)
+{
+    /* CONFIG_ADDRESS values a probe writes: none may reset. The second
+     * byte of each (what lands at 0xcf9) has RST_CPU set. */
+    static const uint32_t probes[] = {
+        0x80000000u, 0x80000400u, /* function 4 */
+        0x80000600u,              /* device 0, function 6 */
+        0x8000fe00u,              /* device 31, function 6 */
+        0x0000ff00u,              /* disabled */
+    };
+    struct fixture f;
+
+    if (!fx_setup(&f, 0, 0)) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        out(&f, PCI_PORT, 4, probes[i]);
+        EXPECT_EQ(in(&f, PCI_PORT, 4), probes[i] & PCI_HOST_ADDR_MASK,
+                  "CONFIG_ADDRESS 0x%08x reads back", probes[i]);
+    }
+    EXPECT_EQ(f.rec.resets, 0, "dword writes to 0xcf8 never reset");
+    /* Reserved and type bits read 0. */
+    out(&f, PCI_PORT, 4, 0xffffffffu);
+    EXPECT_EQ(in(&f, PCI_PORT, 4), PCI_HOST_ADDR_MASK, "reserved bits");
+
+    /* The host bridge at 00:00.0, whole and in pieces. */
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 0, 0, 0));
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 4),
+              PCI_HOST_DEVICE_ID << 16 | PCI_HOST_VENDOR_ID, "vendor/device");
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 2), PCI_HOST_VENDOR_ID, "vendor word");
+    EXPECT_EQ(in(&f, PCI_PORT + 6, 2), PCI_HOST_DEVICE_ID, "device word");
+    EXPECT_EQ(in(&f, PCI_PORT + 5, 1), PCI_HOST_VENDOR_ID >> 8, "byte 1");
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 0, 0, 8));
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 4) >> 8, PCI_HOST_CLASS, "class code");
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 0, 0, 0xc));
+    EXPECT_EQ(in(&f, PCI_PORT + 6, 1), 0, "header type 0");
+    /* Read-only: a write to the vendor ID changes nothing. */
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 0, 0, 0));
+    out(&f, PCI_PORT + 4, 4, 0x12345678);
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 2), PCI_HOST_VENDOR_ID, "read-only");
+
+    /* Absent functions and a disabled address read all-ones. */
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 1, 0, 0));
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 4), 0xffffffffu, "00:01.0 absent");
+    out(&f, PCI_PORT, 4, pci_cfg_addr(0, 0, 1, 0));
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 2), 0xffff, "00:00.1 absent");
+    out(&f, PCI_PORT, 4, pci_cfg_addr(1, 0, 0, 0));
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 4), 0xffffffffu, "bus 1 absent");
+    out(&f, PCI_PORT, 4, 0);
+    EXPECT_EQ(in(&f, PCI_PORT + 4, 4), 0xffffffffu, "disabled");
+
+    /* Words and the other bytes of 0xcf8-0xcfb reach nothing. */
+    EXPECT_EQ(in(&f, PCI_PORT, 2), 0xffff, "word at 0xcf8");
+    EXPECT_EQ(inb(&f, PCI_PORT + 2), 0xff, "byte at 0xcfa");
+    out(&f, PCI_PORT, 2, 0x0606);
+    outb(&f, PCI_PORT + 3, 0x06);
+    EXPECT_EQ(f.rec.resets, 0, "word/byte writes beside 0xcf9");
+
+    /* The reset control register: a byte at 0xcf9. */
+    outb(&f, PCI_PORT + 1, 0x02);
+    EXPECT_EQ(f.rec.resets, 0, "SYS_RST alone does not reset");
+    EXPECT_EQ(inb(&f, PCI_PORT + 1), 0x02, "RCR reads back");
+    outb(&f, PCI_PORT + 1, 0x06);
+    EXPECT_EQ(f.rec.resets, 1, "RST_CPU resets");
+    EXPECT_EQ(inb(&f, PCI_PORT + 1), 0x02, "RST_CPU reads 0");
+    fx_teardown(&f);
+}
 
 static void test_debug_exit(void)
 {
@@ -939,6 +1025,7 @@ int main(void)
     test_i8042_status_and_commands();
     test_i8042_reset();
     test_debug_exit();
+    test_pci_host();
     test_fw_cfg_items();
     test_fw_cfg_files();
     test_rtc_clock();
