@@ -2,7 +2,11 @@
 /*
  * The CPUID policy (see cpuid.h).
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <asm/kvm_para.h>
 
 #include "cpuid.h"
 #include "kvm.h"
@@ -68,6 +72,25 @@ int cpuid_build(int kvm_fd, enum cpuid_policy p, struct kvm_cpuid2 *cpuid,
     if (ret < 0) {
         return ret;
     }
+    for (i = 0; i < cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+        /* KVM lists its paravirt leaves (KVM_CPUID_SIGNATURE and
+         * _FEATURES) but leaves the hypervisor bit, the guest's cue to
+         * look for them, to the VMM; without it Linux finds no kvm-clock.
+         * Set it, as QEMU does. */
+        if (e->function == 1) {
+            e->ecx |= CPUID_1_ECX_HYPERVISOR;
+        }
+        /* Features that need a VMM's help we do not give: extended
+         * destination IDs (a split irqchip's I/O APIC), the
+         * KVM_HC_MAP_GPA_RANGE exit and migration control. */
+        if (e->function == KVM_CPUID_FEATURES) {
+            e->eax &= ~((1u << KVM_FEATURE_MSI_EXT_DEST_ID) |
+                        (1u << KVM_FEATURE_HC_MAP_GPA_RANGE) |
+                        (1u << KVM_FEATURE_MIGRATION_CONTROL));
+        }
+    }
     if (cpuid_policy_resolve(p) != CPUID_POLICY_SAFE) {
         return 0;
     }
@@ -97,4 +120,68 @@ const char *cpuid_policy_kernel_params(enum cpuid_policy p)
         return pvm_kernel_params;
     }
     return NULL;
+}
+
+int cpuid_guest_kvm_features(int kvm_fd, enum cpuid_policy p, uint32_t *out)
+{
+    enum { MAX = 256 };
+    struct kvm_cpuid2 *c;
+    bool sig = false, hv = false, have = false;
+    uint32_t feat = 0;
+    int ret;
+
+    c = calloc(1, sizeof(*c) + MAX * sizeof(c->entries[0]));
+    if (!c) {
+        return -ENOMEM;
+    }
+    ret = cpuid_build(kvm_fd, p, c, MAX);
+    for (unsigned i = 0; ret == 0 && i < c->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+        if (e->function == 1) {
+            hv = e->ecx & CPUID_1_ECX_HYPERVISOR;
+        } else if (e->function == KVM_CPUID_SIGNATURE) {
+            /* "KVMKVMKVM\0\0\0" in EBX, ECX, EDX. */
+            sig =
+                e->ebx == 0x4b4d564b && e->ecx == 0x564b4d56 && e->edx == 0x4d;
+        } else if (e->function == KVM_CPUID_FEATURES) {
+            feat = e->eax;
+            have = true;
+        }
+    }
+    free(c);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!hv || !sig || !have) {
+        return -ENOENT;
+    }
+    *out = feat;
+    return 0;
+}
+
+const char *cpuid_kvm_feature_name(unsigned bit)
+{
+    static const char *const names[32] = {
+        [KVM_FEATURE_CLOCKSOURCE] = "kvmclock",
+        [KVM_FEATURE_NOP_IO_DELAY] = "nopiodelay",
+        [KVM_FEATURE_MMU_OP] = "mmu-op",
+        [KVM_FEATURE_CLOCKSOURCE2] = "kvmclock2",
+        [KVM_FEATURE_ASYNC_PF] = "asyncpf",
+        [KVM_FEATURE_STEAL_TIME] = "steal-time",
+        [KVM_FEATURE_PV_EOI] = "pv-eoi",
+        [KVM_FEATURE_PV_UNHALT] = "pv-unhalt",
+        [KVM_FEATURE_PV_TLB_FLUSH] = "pv-tlb-flush",
+        [KVM_FEATURE_ASYNC_PF_VMEXIT] = "asyncpf-vmexit",
+        [KVM_FEATURE_PV_SEND_IPI] = "pv-ipi",
+        [KVM_FEATURE_POLL_CONTROL] = "poll-control",
+        [KVM_FEATURE_PV_SCHED_YIELD] = "pv-sched-yield",
+        [KVM_FEATURE_ASYNC_PF_INT] = "asyncpf-int",
+        [KVM_FEATURE_MSI_EXT_DEST_ID] = "msi-ext-dest-id",
+        [KVM_FEATURE_HC_MAP_GPA_RANGE] = "map-gpa-range",
+        [KVM_FEATURE_MIGRATION_CONTROL] = "migration-control",
+        [KVM_FEATURE_CLOCKSOURCE_STABLE_BIT] = "kvmclock-stable-bit",
+    };
+
+    return bit < 32 ? names[bit] : NULL;
 }

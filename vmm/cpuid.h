@@ -11,9 +11,15 @@
 #ifndef VMM_CPUID_H
 #define VMM_CPUID_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include <linux/kvm.h>
 
 #include "machine.h"
+
+/* CPUID.1:ECX bit 31: running under a hypervisor. */
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
 /* The policy (p) stands for on this host (never CPUID_POLICY_AUTO). */
 enum cpuid_policy cpuid_policy_resolve(enum cpuid_policy p);
@@ -23,12 +29,26 @@ const char *cpuid_policy_name(enum cpuid_policy p);
 
 /*
  * Fill (*cpuid) (room for (max) entries) from KVM_GET_SUPPORTED_CPUID on
- * (kvm_fd), masked by the resolved policy (p). Returns 0 or -errno.
+ * (kvm_fd), with the hypervisor bit set so that the guest finds KVM's
+ * paravirt leaves (kvm-clock and friends; the features needing a VMM's
+ * help masked), then masked by the resolved policy (p). Returns 0 or
+ * -errno.
  */
 __attribute__((warn_unused_result)) int cpuid_build(int kvm_fd,
                                                     enum cpuid_policy p,
                                                     struct kvm_cpuid2 *cpuid,
                                                     unsigned max);
+
+/*
+ * The KVM paravirt feature bits (CPUID 0x40000001 EAX) a guest gets under
+ * policy (p), through (*out). Returns 0, -ENOENT when the guest would find
+ * no KVM signature (no hypervisor bit or no KVM leaves), or -errno.
+ */
+__attribute__((warn_unused_result)) int
+cpuid_guest_kvm_features(int kvm_fd, enum cpuid_policy p, uint32_t *out);
+
+/* The short name of KVM paravirt feature (bit), or NULL for an unknown one. */
+const char *cpuid_kvm_feature_name(unsigned bit);
 
 /*
  * Linux kernel parameters the resolved policy (p) adds on this host, or

@@ -354,6 +354,34 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
     return res.exit_code;
 }
 
+/* The KVM paravirt features the guest gets: a JSON array of names, or
+ * one line of them; null / "none" when the guest sees no KVM leaves. */
+static void print_kvm_features(int kvm_fd, bool json)
+{
+    uint32_t feat;
+    bool first = true;
+
+    if (cpuid_guest_kvm_features(kvm_fd, CPUID_POLICY_AUTO, &feat) < 0) {
+        fputs(json ? "null" : "none", stdout);
+        return;
+    }
+    if (json) {
+        putchar('[');
+    }
+    for (unsigned bit = 0; bit < 32; bit++) {
+        const char *name = cpuid_kvm_feature_name(bit);
+
+        if (!(feat & (1u << bit)) || !name) {
+            continue;
+        }
+        printf(json ? "%s\"%s\"" : "%s%s", first ? "" : json ? "," : " ", name);
+        first = false;
+    }
+    if (json) {
+        putchar(']');
+    }
+}
+
 static void print_pools(FILE *f, bool json)
 {
     const char *dir = "/sys/kernel/mm/hugepages";
@@ -457,6 +485,8 @@ static int cmd_info(int argc, char **argv)
         } else {
             printf("null");
         }
+        printf(",\"guest_kvm_paravirt\":");
+        print_kvm_features(kvm.fd, true);
         printf(",\"hugepage_pools\":[");
         print_pools(stdout, true);
         printf("]}\n");
@@ -481,6 +511,9 @@ static int cmd_info(int argc, char **argv)
         if (cpuid_policy_kernel_params(CPUID_POLICY_AUTO)) {
             printf("  %s)\n", cpuid_policy_kernel_params(CPUID_POLICY_AUTO));
         }
+        printf("guest paravirt (CPUID 0x40000000, KVMKVMKVM): ");
+        print_kvm_features(kvm.fd, false);
+        printf("\n");
         printf("hugepage pools:\n");
         print_pools(stdout, false);
     }
