@@ -47,8 +47,8 @@ int kvm_sys_open(struct kvm_sys *kvm, const char *path, char *why,
                      "run as root)",
                      path);
         } else if (ret == -ENOENT) {
-            snprintf(why, whylen,
-                     "%s: no such device (is KVM enabled? modprobe kvm)", path);
+            snprintf(why, whylen, "%s: no such device: %s", path,
+                     kvm_missing_hint());
         } else {
             snprintf(why, whylen, "%s: %s", path, strerror(-ret));
         }
@@ -97,10 +97,12 @@ bool kvm_host_is_pvm(void)
     return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-bool kvm_host_is_nested(void)
+/* Whether the first CPU's flags line in /proc/cpuinfo lists (flag). */
+static bool cpu_has_flag(const char *flag)
 {
-    char line[4096];
-    bool hv = false;
+    char line[8192];
+    bool has = false;
+    size_t n = strlen(flag);
     FILE *f = fopen("/proc/cpuinfo", "re");
 
     if (!f) {
@@ -108,10 +110,50 @@ bool kvm_host_is_nested(void)
     }
     while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "flags", 5) == 0) {
-            hv = strstr(line, " hypervisor") != NULL;
+            for (char *p = strstr(line, flag); p; p = strstr(p + 1, flag)) {
+                if (p[-1] == ' ' && (p[n] == ' ' || p[n] == '\n')) {
+                    has = true;
+                    break;
+                }
+            }
             break;
         }
     }
     fclose(f);
-    return hv;
+    return has;
+}
+
+bool kvm_host_is_nested(void)
+{
+    return cpu_has_flag("hypervisor");
+}
+
+const char *kvm_missing_hint(void)
+{
+    bool loaded;
+
+    if (kvm_host_is_pvm()) {
+        return "this kernel runs as a PVM guest and its kvm_pvm module "
+               "cannot host VMs here; use a machine with KVM, or run vmm "
+               "inside a QEMU-emulated VM with scripts/nested-run";
+    }
+    if (cpu_has_flag("svm")) {
+        loaded = access("/sys/module/kvm_amd", F_OK) == 0;
+        return loaded ? "kvm_amd is loaded but made no /dev/kvm (SVM "
+                        "disabled in the firmware? see dmesg)"
+                      : "load KVM for this AMD CPU: modprobe kvm_amd";
+    }
+    if (cpu_has_flag("vmx")) {
+        loaded = access("/sys/module/kvm_intel", F_OK) == 0;
+        return loaded ? "kvm_intel is loaded but made no /dev/kvm (VT-x "
+                        "disabled in the firmware? see dmesg)"
+                      : "load KVM for this Intel CPU: modprobe kvm_intel";
+    }
+    if (kvm_host_is_nested()) {
+        return "this is a VM whose CPU shows neither VMX nor SVM (nested "
+               "virtualisation is off: turn it on for the VM, or run vmm "
+               "inside a QEMU-emulated VM with scripts/nested-run)";
+    }
+    return "this CPU shows neither VMX nor SVM (virtualisation disabled in "
+           "the firmware?)";
 }

@@ -68,4 +68,11 @@ bool kvm_host_is_pvm(void);
 /* True when the host itself runs under a hypervisor (nested KVM). */
 bool kvm_host_is_nested(void);
 
+/*
+ * Why this host has no /dev/kvm and what to do, as one clause naming the
+ * module for the CPU (kvm_amd, kvm_intel), a PVM guest kernel or a VM
+ * without nested virtualisation. Reads /proc/cpuinfo and /sys/module.
+ */
+const char *kvm_missing_hint(void);
+
 #endif /* VMM_KVM_H */

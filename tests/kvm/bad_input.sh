@@ -63,7 +63,7 @@ case_ "mem-path not hugetlbfs" "not a hugetlbfs mount" run --mem-backend hugetlb
 case_ "mem-path without hugetlbfs" "^vmm: --mem-path: needs --mem-backend hugetlbfs" run --mem-path /tmp
 case_ "mem-share with memfd" "^vmm: --mem-share: only for --mem-backend anon" run --mem-backend memfd --mem-share
 case_ "thp with hugetlbfs" "^vmm: --mem-thp: not for --mem-backend hugetlbfs" run --mem-backend hugetlbfs --mem-thp
-case_ "kvm device missing" "/nonexistent/kvm: no such device" run --kvm-device /nonexistent/kvm
+case_ "kvm device missing" "/nonexistent/kvm: no such device: .*(kvm_amd|kvm_intel|PVM guest|VMX nor SVM)" run --kvm-device /nonexistent/kvm
 case_ "kvm device not a device" "not-kvm: not a KVM character device" run --kvm-device "$t/not-kvm"
 case_ "kvm device not KVM" "/dev/null: not a KVM device" run --kvm-device /dev/null
 case_ "unknown option" "^vmm: --frobnicate: unknown option" run --frobnicate
