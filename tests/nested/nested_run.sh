@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# scripts/nested-run itself (label nested; runs on the host, never inside
+# an L1): the command's status and streams come back, its stdout and
+# stderr apart and free of the L1's console; a timeout and SIGTERM end
+# with 124 and 143 and leave no QEMU behind; bad options exit 2.
+#   nested_run.sh REPO
+set -u
+repo=$1
+nr=$repo/scripts/nested-run
+if ! command -v qemu-system-x86_64 >/dev/null; then
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL: no qemu-system-x86_64, and CI=true" >&2
+        exit 1
+    fi
+    echo "SKIP: no qemu-system-x86_64 (Debian's qemu-system-x86)" >&2
+    exit 4
+fi
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail=0
+bad() {
+    echo "FAIL: $*" >&2
+    fail=1
+}
+# QEMU processes of nested-run (their command line names a run folder)
+# that this test started: those running before it are left out.
+all_l1s() {
+    pgrep -f 'qemu-system-x86_64 .*/run\.[A-Za-z0-9]+/initrd' | sort
+}
+before=$(all_l1s)
+l1s() {
+    comm -13 <(echo "$before") <(all_l1s) | tr '\n' ' '
+}
+
+"$nr" -- sh -c 'echo to-out; echo to-err >&2; exit 7' >"$t/out" 2>"$t/err"
+st=$?
+[ "$st" = 7 ] || bad "status $st, want the command's 7"
+[ "$(cat "$t/out")" = to-out ] || bad "stdout is not just the command's: $(head -c 300 "$t/out")"
+[ "$(cat "$t/err")" = to-err ] || bad "stderr is not just the command's: $(head -c 300 "$t/err")"
+
+"$nr" -- sh -c 'pwd; echo "$NESTED_TEST_VAR"' >"$t/out" 2>"$t/err"
+[ "$(sed -n 1p "$t/out")" = "$PWD" ] || bad "cwd $(sed -n 1p "$t/out"), want $PWD"
+NESTED_TEST_VAR="a b" "$nr" -- sh -c 'echo "$NESTED_TEST_VAR"' >"$t/out" 2>&1
+[ "$(cat "$t/out")" = "a b" ] || bad "environment not passed: $(cat "$t/out")"
+
+"$nr" -- sh -c 'kill -9 $$' >/dev/null 2>&1
+st=$?
+[ "$st" = 137 ] || bad "status $st after SIGKILL in the L1, want 137"
+
+"$nr" --timeout 3 -- sleep 600 >/dev/null 2>"$t/err"
+st=$?
+[ "$st" = 124 ] || bad "status $st on --timeout, want 124"
+grep -q "timed out after 3 s" "$t/err" || bad "no timeout line: $(cat "$t/err")"
+sleep 1
+[ -z "$(l1s)" ] || bad "QEMU left behind after a timeout: $(l1s)"
+
+"$nr" -- sleep 600 >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 50); do
+    [ -n "$(l1s)" ] && break
+    sleep 0.2
+done
+[ -n "$(l1s)" ] || bad "no L1 started"
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+[ "$st" = 143 ] || bad "status $st after SIGTERM, want 143"
+sleep 1
+[ -z "$(l1s)" ] || bad "QEMU left behind after SIGTERM: $(l1s)"
+
+"$nr" --bogus -- true 2>"$t/err"
+st=$?
+[ "$st" = 2 ] && [ "$(wc -l <"$t/err")" = 1 ] || bad "bad option: status $st, $(cat "$t/err")"
+"$nr" --cpus 0 -- true 2>/dev/null
+[ $? = 2 ] || bad "--cpus 0 accepted"
+
+[ "$fail" = 0 ] || exit 1
+echo "ok: nested-run statuses, streams, timeout and SIGTERM"
