@@ -69,6 +69,13 @@ st=$?
 sleep 1
 [ -z "$(l1s)" ] || bad "QEMU left behind after SIGTERM: $(l1s)"
 
+# QEMU that cannot start: 125 and one line with QEMU's reason, no hang.
+timeout 60 "$nr" --memory 99999999G -- true 2>"$t/err"
+st=$?
+[ "$st" = 125 ] && [ "$(wc -l <"$t/err")" = 1 ] &&
+    grep -q "guest memory" "$t/err" ||
+    bad "L1 that cannot start: status $st, $(cat "$t/err")"
+
 "$nr" --bogus -- true 2>"$t/err"
 st=$?
 [ "$st" = 2 ] && [ "$(wc -l <"$t/err")" = 1 ] || bad "bad option: status $st, $(cat "$t/err")"
