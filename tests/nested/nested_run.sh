@@ -33,6 +33,10 @@ l1s() {
     comm -13 <(echo "$before") <(all_l1s) | tr '\n' ' '
 }
 
+# The first run may prepare the L1's kernel (one line on stderr).
+"$nr" -- true >"$t/out" 2>"$t/err" ||
+    bad "nested-run -- true: status $?: $(cat "$t/err")"
+
 "$nr" -- sh -c 'echo to-out; echo to-err >&2; exit 7' >"$t/out" 2>"$t/err"
 st=$?
 [ "$st" = 7 ] || bad "status $st, want the command's 7"
