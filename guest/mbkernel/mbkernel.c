@@ -195,6 +195,14 @@ static inline uint8_t inb(uint16_t port)
     return v;
 }
 
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
 static inline uint64_t rdmsr(uint32_t msr)
 {
     uint32_t lo, hi;
@@ -902,6 +910,38 @@ static void check_smp(const struct facts *f)
     }
 }
 
+/*
+ * PCI configuration mechanism #1: the host bridge at 00:00.0, absent
+ * functions all-ones. The second probe writes CONFIG_ADDRESS with 0x06 in
+ * its second byte, which a byte write to 0xcf9 would take as a reset: the
+ * VM must go on.
+ */
+static void check_pci(void)
+{
+    uint32_t id, cls;
+
+    outl(0xcf8, 0x80000000u);
+    id = inl(0xcfc);
+    outl(0xcf8, 0x80000008u);
+    cls = inl(0xcfc) >> 8;
+    say("pci 00:00.0 %x:%x class %06x", id & 0xffff, id >> 16, cls);
+    if (id != 0x12378086u || cls != 0x060000u) {
+        fail("pci host bridge 0x%x class 0x%x", id, cls);
+    }
+    if (inl(0xcf8) != 0x80000008u) {
+        fail("CONFIG_ADDRESS reads 0x%x", inl(0xcf8));
+    }
+    outl(0xcf8, 0x80000600u);
+    if (inl(0xcfc) != 0xffffffffu) {
+        fail("pci 00:00.6 answers");
+    }
+    outl(0xcf8, 0x80000800u);
+    if (inl(0xcfc) != 0xffffffffu) {
+        fail("pci 00:01.0 answers");
+    }
+    outl(0xcf8, 0);
+}
+
 static bool str_contains(const char *s, const char *word)
 {
     size_t n = str_len_max(word, MB_STRING_MAX);
@@ -926,6 +966,28 @@ static bool str_contains(const char *s, const char *word)
  * ones vmm's FADT names (PM1a_CNT 0x604, S5 = 5); a real OS reads them
  * from the FADT.
  */
+/*
+ * With "ioprobe" on the command line, make port accesses the VMM drops:
+ * three reads of an unassigned port (0x2f8, where a second UART would
+ * be) and one misaligned dword read inside the PCI host's ports. Its
+ * --json report must count them (io_unassigned, io_invalid).
+ */
+static void io_probe(const struct facts *f)
+{
+    if (!str_contains(f->fw_cmdline, "ioprobe")) {
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (inb(0x2f8) != 0xff) {
+            fail("unassigned port 0x2f8 does not read all-ones");
+        }
+    }
+    if (inl(0xcfa) != 0xffffffffu) {
+        fail("misaligned dword at 0xcfa does not read all-ones");
+    }
+    say("io probe done");
+}
+
 static void guest_initiated_exit(const struct facts *f)
 {
     if (str_contains(f->fw_cmdline, "exit=acpi")) {
@@ -961,7 +1023,9 @@ _Noreturn void mbk_main(uint32_t magic, uint32_t info)
     check_consistency(&facts);
     check_cmos(&facts);
     check_i8042();
+    check_pci();
     check_smp(&facts);
+    io_probe(&facts);
 
     if (failures) {
         say("%u checks failed", failures);
