@@ -264,7 +264,13 @@ static void handle_io(struct vcpu *v)
         int ret = as_access(v->set->io, run->io.port, data + i * run->io.size,
                             run->io.size, run->io.direction == KVM_EXIT_IO_OUT);
 
-        (void)ret;
+        /* Dropped like MMIO: unassigned ports read all-ones, refused
+         * sizes or alignments too; both are counted per access. */
+        if (ret == -ENXIO) {
+            __atomic_add_fetch(&v->set->io_unassigned, 1, __ATOMIC_RELAXED);
+        } else if (ret == -EINVAL) {
+            __atomic_add_fetch(&v->set->io_invalid, 1, __ATOMIC_RELAXED);
+        }
     }
 }
 
