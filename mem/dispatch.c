@@ -243,23 +243,6 @@ static int dispatch_piece(const struct flat_range *fr, uint64_t off,
     return 0;
 }
 
-/* Index of the first range whose last byte is at or after (addr). */
-static size_t fv_seek(const struct flatview *fv, gpa_t addr)
-{
-    size_t lo = 0, hi = fv->nr;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-
-        if (fv->ranges[mid].last < addr) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
 static int as_rw(struct address_space *as, gpa_t addr, uint8_t *buf, size_t len,
                  bool is_write, bool guest)
 {
@@ -270,7 +253,7 @@ static int as_rw(struct address_space *as, gpa_t addr, uint8_t *buf, size_t len,
     rcu_read_lock();
     fv = rcu_dereference(as->current);
     while (len) {
-        size_t i = fv_seek(fv, addr);
+        size_t i = flatview_seek(fv, addr);
         const struct flat_range *fr = i < fv->nr ? &fv->ranges[i] : NULL;
         mr_size_t avail;
         uint64_t chunk;

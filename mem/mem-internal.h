@@ -104,4 +104,13 @@ struct mem_sys *mr_live_sys(const struct mem_region *mr);
 /* Allocate an empty view (in its box) with room for (cap) ranges. */
 struct flatview *flatview_alloc(size_t cap);
 
+/*
+ * Index of the first range of (fv) whose last address is at or after
+ * (addr): the range holding (addr), or the next one above it (fv->nr when
+ * none). Through the view's lookup index when it has one (every view
+ * flatview_render() built), a binary search otherwise. Dispatch and
+ * flatview_lookup() both go through here.
+ */
+size_t flatview_seek(const struct flatview *fv, gpa_t addr);
+
 #endif /* MEM_INTERNAL_H */

@@ -15,6 +15,7 @@
  * with an offset places its target's origin below 0.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,13 +384,14 @@ static inline size_t count_le(const gpa_t *k, size_t n, gpa_t addr)
     return c;
 }
 
-const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr)
+/* Index of the last range whose first address is <= (addr), or -1. */
+static ptrdiff_t last_first_le(const struct flatview *fv, gpa_t addr)
 {
     size_t n = fv->nr, j, c;
     unsigned l;
 
     if (n == 0) {
-        return NULL;
+        return -1;
     }
     if (!fv->index) {
         size_t lo = 0, hi = n;
@@ -403,15 +405,14 @@ const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr)
                 hi = mid;
             }
         }
-        return lo && addr <= fv->ranges[lo - 1].last ? &fv->ranges[lo - 1]
-                                                     : NULL;
+        return (ptrdiff_t)lo - 1;
     }
     /* Top level: one block. Below: the block under the key found above,
      * whose first key is that key, so the count is at least 1. */
     l = fv->levels - 1;
     c = count_le(fv->index + fv->level_off[l], fv->level_len[l], addr);
     if (c == 0) {
-        return NULL;
+        return -1;
     }
     j = c - 1;
     while (l-- > 0) {
@@ -424,7 +425,28 @@ const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr)
         j = start + count_le(fv->index + fv->level_off[l] + start, len, addr) -
             1;
     }
-    return addr <= fv->lasts[j] ? &fv->ranges[j] : NULL;
+    return (ptrdiff_t)j;
+}
+
+size_t flatview_seek(const struct flatview *fv, gpa_t addr)
+{
+    ptrdiff_t j = last_first_le(fv, addr);
+
+    if (j < 0) {
+        return 0;
+    }
+    /* (lasts) is denser than (ranges): one cache line holds 8 of them. */
+    if (addr <= (fv->lasts ? fv->lasts[j] : fv->ranges[j].last)) {
+        return (size_t)j;
+    }
+    return (size_t)j + 1;
+}
+
+const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr)
+{
+    size_t i = flatview_seek(fv, addr);
+
+    return i < fv->nr && fv->ranges[i].first <= addr ? &fv->ranges[i] : NULL;
 }
 
 bool flat_range_same(const struct flat_range *a, const struct flat_range *b)

@@ -2,7 +2,8 @@
 /*
  * `vmm bench memory`: render, lookup and commit cost of the memory API on
  * random trees of 1,000, 10,000 and 100,000 leaf regions with overlaps
- * (random priorities in nested containers) and aliases.
+ * (random priorities in nested containers) and aliases. The lookup is
+ * timed on the dispatch path, as_access(), as a guest exit takes it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -199,20 +200,25 @@ static int cmp_double(const void *a, const void *b)
  * only ever adds time, so the minimum is the least noisy estimate. */
 #define RUNS 11
 
-struct lookup_arg {
-    const gpa_t *addrs;
-    size_t n;
-    uintptr_t sink;
-};
-
-static void lookup_loop(const struct flatview *fv, void *arg)
+/*
+ * The lookup as a guest exit makes it: as_access() on the address space
+ * (RCU read lock, the view's index, the region's read op), one 4-byte
+ * read per address.
+ */
+static uint64_t lookup_loop(struct address_space *as, const gpa_t *addrs,
+                            size_t n)
 {
-    struct lookup_arg *la = arg;
+    uint64_t sink = 0;
     size_t i;
 
-    for (i = 0; i < la->n; i++) {
-        la->sink += (uintptr_t)flatview_lookup(fv, la->addrs[i]);
+    for (i = 0; i < n; i++) {
+        uint32_t v;
+        /* Unassigned addresses read all-ones with -ENXIO: both count. */
+        int r = as_access(as, addrs[i], &v, sizeof(v), false);
+
+        sink += v + (uint64_t)(r < 0);
     }
+    return sink;
 }
 
 struct result {
@@ -223,11 +229,13 @@ struct result {
     double commit_ms;
 };
 
+static volatile uint64_t bench_memory_sink;
+
 static int bench_one(size_t nr, uint64_t seed, struct result *res)
 {
+    uint64_t sink;
     struct tree t = {0};
     double render[RUNS], commit[RUNS];
-    struct lookup_arg la = {0};
     struct flatview *fv = NULL;
     gpa_t *addrs = NULL;
     size_t nlookup = 1000000, i;
@@ -250,21 +258,23 @@ static int bench_one(size_t nr, uint64_t seed, struct result *res)
             fv = NULL;
         }
     }
-    /* Half the lookups hit range starts, half are random in the span. */
+    /* Half the lookups hit range starts, half are random in the span;
+     * all 4-byte aligned, as the reads are 4 bytes. */
     addrs = malloc(nlookup * sizeof(*addrs));
     if (!addrs || fv->nr == 0) {
         ret = -ENOMEM;
         goto out;
     }
     for (i = 0; i < nlookup; i++) {
-        addrs[i] = (i & 1) ? fv->ranges[rng_next(&seed) % fv->nr].first
-                           : rng_next(&seed) % (1ull << 40);
+        addrs[i] = ((i & 1) ? fv->ranges[rng_next(&seed) % fv->nr].first
+                            : rng_next(&seed) % (1ull << 40)) &
+                   ~(gpa_t)3;
     }
-    la.addrs = addrs;
-    la.n = nlookup;
     t0 = now_ms();
-    as_with_view(t.as, lookup_loop, &la);
+    sink = lookup_loop(t.as, addrs, nlookup);
     lookup_ns = (now_ms() - t0) * 1e6 / (double)nlookup;
+    /* Keep the reads: the sink reaches a volatile store. */
+    bench_memory_sink = sink;
 
     for (i = 0; i < RUNS; i++) {
         struct mem_region *leaf = &t.leaves[rng_next(&seed) % nr];

@@ -62,8 +62,10 @@ __attribute__((warn_unused_result)) int flatview_render(struct mem_region *root,
 void flatview_free(struct flatview *fv);
 
 /*
- * The range containing (addr), or NULL when (addr) is unassigned. Binary
- * search: O(log n).
+ * The range containing (addr), or NULL when (addr) is unassigned. Through
+ * the view's 16-ary lookup index (one 16-key block per level: O(log16 n)
+ * blocks), the same search guest exits take; a binary search for views
+ * that have no index.
  */
 const struct flat_range *flatview_lookup(const struct flatview *fv, gpa_t addr);
 
