@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "devices/testdev.h"
+#include "util/clock.h"
 
 /* Highest GPA (exclusive) a region may be moved to: the architectural
  * MAXPHYADDR limit. */
@@ -26,14 +27,6 @@ enum testdev_part {
     TESTDEV_PART_TOGGLE,
     TESTDEV_PART_NR,
 };
-
-static uint64_t testdev_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /*
  * The (size) bytes of the 64-bit register (reg) that an access at (offset)
@@ -143,7 +136,7 @@ static uint64_t testdev_regs_read(void *opaque, uint64_t offset, unsigned size)
         v = h->vcpu_id ? h->vcpu_id(td->hook_opaque) : 0;
         break;
     case TESTDEV_REG_TIMESTAMP:
-        v = testdev_now_ns() - td->start_ns;
+        v = clock_now_ns() - td->start_ns;
         break;
     case TESTDEV_REG_REGION_STATUS:
         v = (uint64_t)atomic_load(&td->region_status);
@@ -375,7 +368,7 @@ int testdev_init(struct testdev *td, const struct testdev_hooks *hooks,
     atomic_init(&td->mailbox, 0);
     atomic_init(&td->nop_count, 0);
     atomic_init(&td->region_status, 0);
-    td->start_ns = testdev_now_ns();
+    td->start_ns = clock_now_ns();
 
     r = mr_init_io(&td->regs, "testdev", TESTDEV_SIZE, &testdev_regs_ops, td);
     if (r < 0) {

@@ -10,6 +10,7 @@
 #include "mem-internal.h"
 #include "mem/dump.h"
 #include "mem/region.h"
+#include "util/json.h"
 
 typedef __int128 coord_t;
 
@@ -54,23 +55,6 @@ static void note_alias_target(struct dump_ctx *d, const struct mem_region *mr)
 static uint64_t last_byte(coord_t start, mr_size_t size)
 {
     return (uint64_t)(start + (coord_t)size - 1);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
-        }
-    }
-    fputc('"', f);
 }
 
 static void mtree_text(struct dump_ctx *d, const struct mem_region *mr,
@@ -120,7 +104,7 @@ static void mtree_json(struct dump_ctx *d, const struct mem_region *mr,
     FILE *f = d->f;
 
     fputs("{\"name\":", f);
-    json_str(f, mr->name);
+    json_write_string(f, mr->name);
     fprintf(f,
             ",\"kind\":\"%s\",\"start\":\"0x%" PRIx64 "\",\"end\":\"0x%" PRIx64
             "\",\"priority\":%d,\"enabled\":%s,\"readonly\":%s,"
@@ -130,7 +114,7 @@ static void mtree_json(struct dump_ctx *d, const struct mem_region *mr,
             mr->readonly ? "true" : "false", mr->log_dirty ? "true" : "false");
     if (mr->alias) {
         fputs(",\"alias\":{\"target\":", f);
-        json_str(f, mr->alias->name);
+        json_write_string(f, mr->alias->name);
         fprintf(f, ",\"offset\":\"0x%" PRIx64 "\"}", mr->alias_offset);
         note_alias_target(d, mr);
     }
@@ -151,7 +135,7 @@ void mem_dump_mtree_json(FILE *f, struct address_space *as)
 
     mem_begin(as->sys);
     fputs("{\"address_space\":", f);
-    json_str(f, as->name);
+    json_write_string(f, as->name);
     fputs(",\"tree\":", f);
     mtree_json(&d, as->root, 0);
     fputs(",\"aliased\":[", f);
@@ -203,7 +187,7 @@ static void flatview_json(const struct flatview *fv, void *arg)
                 "%s{\"first\":\"0x%" PRIx64 "\",\"last\":\"0x%" PRIx64
                 "\",\"region\":",
                 i ? "," : "", fr->first, fr->last);
-        json_str(f, fr->mr->name);
+        json_write_string(f, fr->mr->name);
         fprintf(f,
                 ",\"kind\":\"%s\",\"offset\":\"0x%" PRIx64
                 "\",\"readonly\":%s,\"log_dirty\":%s}",
@@ -216,7 +200,7 @@ static void flatview_json(const struct flatview *fv, void *arg)
 void mem_dump_flatview_json(FILE *f, struct address_space *as)
 {
     fputs("{\"address_space\":", f);
-    json_str(f, as->name);
+    json_write_string(f, as->name);
     fputs(",\"ranges\":[", f);
     as_with_view(as, flatview_json, f);
     fputs("]}\n", f);

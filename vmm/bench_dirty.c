@@ -48,6 +48,7 @@
 #include "machine.h"
 #include "machine_ctl.h"
 #include "mem/dirty.h"
+#include "util/clock.h"
 #include "vcpu.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -347,11 +348,6 @@ struct run {
     char why[256];
 };
 
-static double now_s(void)
-{
-    return dirty_guest_now();
-}
-
 static void sleep_s(double s)
 {
     struct timespec ts;
@@ -415,7 +411,7 @@ static int push_sample(struct run *r, struct sample s)
 static int bench_ring_full(void *opaque, int vcpu)
 {
     struct run *r = opaque;
-    double t0 = now_s();
+    double t0 = clock_now_s();
     int ret = -EIO;
 
     pthread_rwlock_rdlock(&r->h_lock);
@@ -423,7 +419,7 @@ static int bench_ring_full(void *opaque, int vcpu)
         ret = r->h->ops->ring_full(r->h, vcpu);
     }
     pthread_rwlock_unlock(&r->h_lock);
-    __atomic_add_fetch(&r->ring_full_ns, (uint64_t)((now_s() - t0) * 1e9),
+    __atomic_add_fetch(&r->ring_full_ns, (uint64_t)((clock_now_s() - t0) * 1e9),
                        __ATOMIC_RELAXED);
     return ret;
 }
@@ -492,10 +488,10 @@ static int run_window(struct run *r, struct dirty_guest *g, uint64_t *acc)
             return ret;
         }
     }
-    t_start = next = now_s();
+    t_start = next = clock_now_s();
     w0 = dirty_guest_writes(g);
     for (;;) {
-        double t = now_s(), lat = -1;
+        double t = clock_now_s(), lat = -1;
         uint64_t w;
 
         if (t >= t_start + o->duration_s) {
@@ -511,18 +507,18 @@ static int run_window(struct run *r, struct dirty_guest *g, uint64_t *acc)
                 }
                 sleep_s(next - t);
             }
-            t = now_s();
+            t = clock_now_s();
             ret = harvest(r, acc, &n);
             if (ret < 0) {
                 return ret;
             }
-            lat = (now_s() - t) * 1e3;
+            lat = (clock_now_s() - t) * 1e3;
             harvested += n;
             if (push_lat(r, lat) < 0) {
                 return -ENOMEM;
             }
         }
-        t = now_s();
+        t = clock_now_s();
         w = dirty_guest_writes(g);
         if (push_sample(r, (struct sample){t - t_start, w - w0, lat}) < 0) {
             return -ENOMEM;
@@ -543,7 +539,7 @@ static int run_window(struct run *r, struct dirty_guest *g, uint64_t *acc)
                      (double)(w - w0) / (t - t_start) / 1e3, r->nr_lat);
         }
     }
-    t_end = now_s();
+    t_end = clock_now_s();
     r->guest_rate_mean =
         (double)(dirty_guest_writes(g) - w0) / (t_end - t_start);
     r->guest_rate = sliced_rate(r, r->guest_rate_mean);
@@ -579,7 +575,7 @@ static int run_verify(struct run *r, struct dirty_guest *g,
 
     memset(acc, 0, DIRTY_WORDS(r->block_pages) * sizeof(uint64_t));
     seq = dirty_guest_post(g, TESTDEV_DIRTY_OP_VERIFY, VERIFY_PAGES, seed);
-    for (double t0 = now_s();;) {
+    for (double t0 = clock_now_s();;) {
         bool done = dirty_guest_done(g, seq, false);
 
         if (done) {
@@ -598,7 +594,7 @@ static int run_verify(struct run *r, struct dirty_guest *g,
         if (ret < 0) {
             return ret;
         }
-        if (now_s() - t0 > OP_TIMEOUT_S) {
+        if (clock_now_s() - t0 > OP_TIMEOUT_S) {
             snprintf(r->why, sizeof(r->why), "the verification round hangs");
             return -ETIMEDOUT;
         }
@@ -655,9 +651,9 @@ static int run_full(struct run *r, struct dirty_guest *g,
             return ret;
         }
         vcpu_set_park(ctl->vcpus);
-        t0 = now_s();
+        t0 = clock_now_s();
         ret = harvest(r, acc, &n);
-        ms[k] = (now_s() - t0) * 1e3;
+        ms[k] = (clock_now_s() - t0) * 1e3;
         vcpu_set_unpark(ctl->vcpus);
         if (ret < 0) {
             return ret;
@@ -732,11 +728,11 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
     progress("%s %s round %u/%u: the guest populates %" PRIu64 " MiB",
              modes[r->m].name, run_label(r), r->round + 1, o->rounds,
              (ws << DIRTY_PAGE_SHIFT) >> 20);
-    t0 = now_s();
+    t0 = clock_now_s();
     seq = dirty_guest_post(&g, TESTDEV_DIRTY_OP_SWEEP, 0, 0);
     ret =
         dirty_guest_wait(&g, seq, false, OP_TIMEOUT_S, r->why, sizeof(r->why));
-    r->t_warm = now_s() - t0;
+    r->t_warm = clock_now_s() - t0;
     if (ret < 0) {
         goto out;
     }
@@ -749,9 +745,9 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
         pthread_rwlock_wrlock(&r->h_lock);
         r->h = h;
         pthread_rwlock_unlock(&r->h_lock);
-        t0 = now_s();
+        t0 = clock_now_s();
         ret = h->ops->enable(h, r->why, sizeof(r->why));
-        r->enable_ms = (now_s() - t0) * 1e3;
+        r->enable_ms = (clock_now_s() - t0) * 1e3;
         if (ret == 0) {
             ret = harvest(r, acc, &n);
         }
@@ -759,9 +755,9 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
             goto out;
         }
     }
-    t0 = now_s();
+    t0 = clock_now_s();
     ret = run_window(r, &g, acc);
-    r->t_run = now_s() - t0;
+    r->t_run = clock_now_s() - t0;
     if (ret < 0) {
         goto out;
     }
@@ -773,14 +769,14 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
         if (ret == 0) {
             progress("%s %s round %u/%u: verification round", modes[r->m].name,
                      run_label(r), r->round + 1, o->rounds);
-            t0 = now_s();
+            t0 = clock_now_s();
             ret = run_verify(r, &g, ctl, acc);
-            r->t_verify = now_s() - t0;
+            r->t_verify = clock_now_s() - t0;
         }
         if (ret == 0) {
-            t0 = now_s();
+            t0 = clock_now_s();
             ret = run_full(r, &g, ctl, acc);
-            r->t_full = now_s() - t0;
+            r->t_full = clock_now_s() - t0;
         }
         if (ret == 0) {
             ret = r->h->ops->disable(r->h);
@@ -794,8 +790,8 @@ static int run_body(struct run *r, const struct machine_ctl *ctl)
         goto out;
     }
     dirty_guest_post(&g, TESTDEV_DIRTY_OP_EXIT, 0, 0);
-    for (t0 = now_s(); !vcpu_set_wait_for(ctl->vcpus, 100);) {
-        if (now_s() - t0 > ATTACH_TIMEOUT_S) {
+    for (t0 = clock_now_s(); !vcpu_set_wait_for(ctl->vcpus, 100);) {
+        if (clock_now_s() - t0 > ATTACH_TIMEOUT_S) {
             snprintf(r->why, sizeof(r->why), "the guest did not exit");
             ret = -ETIMEDOUT;
             break;
@@ -846,7 +842,7 @@ static int run_one(struct run *r)
     mc.on_running = bench_on_running;
     mc.ring_full = bench_ring_full;
     mc.ctl_opaque = r;
-    ret = machine_run(&mc, machine_now_ns(), &res, why, sizeof(why));
+    ret = machine_run(&mc, clock_now_ns(), &res, why, sizeof(why));
     if (ret < 0) {
         fprintf(stderr, "%svmm bench dirty-log: %s\n", progress_on ? "\n" : "",
                 why);

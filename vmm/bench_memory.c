@@ -15,6 +15,7 @@
 #include "mem/address_space.h"
 #include "mem/flatview.h"
 #include "mem/region.h"
+#include "util/clock.h"
 
 /* Leaves per container: deep enough to have nesting, wide enough to
  * overlap. */
@@ -39,14 +40,6 @@ static uint64_t rng_next(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static uint64_t bench_read(void *opaque, uint64_t offset, unsigned size)
@@ -247,9 +240,9 @@ static int bench_one(size_t nr, uint64_t seed, struct result *res)
         goto out;
     }
     for (i = 0; i < RUNS; i++) {
-        t0 = now_ms();
+        t0 = clock_now_ms();
         ret = flatview_render(&t.root, MR_SIZE_2_64, &fv);
-        render[i] = now_ms() - t0;
+        render[i] = clock_now_ms() - t0;
         if (ret < 0) {
             goto out;
         }
@@ -270,18 +263,18 @@ static int bench_one(size_t nr, uint64_t seed, struct result *res)
                             : rng_next(&seed) % (1ull << 40)) &
                    ~(gpa_t)3;
     }
-    t0 = now_ms();
+    t0 = clock_now_ms();
     sink = lookup_loop(t.as, addrs, nlookup);
-    lookup_ns = (now_ms() - t0) * 1e6 / (double)nlookup;
+    lookup_ns = (clock_now_ms() - t0) * 1e6 / (double)nlookup;
     /* Keep the reads: the sink reaches a volatile store. */
     bench_memory_sink = sink;
 
     for (i = 0; i < RUNS; i++) {
         struct mem_region *leaf = &t.leaves[rng_next(&seed) % nr];
 
-        t0 = now_ms();
+        t0 = clock_now_ms();
         ret = mr_set_address(leaf, leaf->addr ^ 0x1000);
-        commit[i] = now_ms() - t0;
+        commit[i] = clock_now_ms() - t0;
         if (ret < 0) {
             goto out;
         }

@@ -12,6 +12,7 @@
 #include "bench.h"
 #include "guest_embed.h"
 #include "machine.h"
+#include "util/clock.h"
 
 static int run_once(uint64_t iterations, bool raw, uint64_t t0,
                     struct machine_result *res)
@@ -57,10 +58,10 @@ int bench_mmio(uint64_t iterations, uint64_t t0, bool json, FILE *out)
     /* The first VM of the process measures start-up and RSS. */
     ret = run_once(iterations, false, t0, &first);
     for (i = 0; i < ROUNDS && ret == 0; i++) {
-        ret = run_once(iterations, true, machine_now_ns(), &r);
+        ret = run_once(iterations, true, clock_now_ns(), &r);
         raw[i] = (double)r.mmio_exits / (r.run_ms / 1e3);
         if (ret == 0) {
-            ret = run_once(iterations, false, machine_now_ns(), &r);
+            ret = run_once(iterations, false, clock_now_ns(), &r);
             full[i] = (double)r.mmio_exits / (r.run_ms / 1e3);
         }
     }

@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "guest_embed.h"
 #include "machine.h"
+#include "util/clock.h"
 
 /* Runs before the baseline is taken: the first VMs load libraries, grow
  * the heap and start liburcu's helper thread once for the process. */
@@ -65,7 +66,7 @@ static int soak_one(void)
     machine_config_embedded(&mc, guest_hello_elf, guest_hello_elf_len,
                             "embedded hello guest");
     mc.serial = "none";
-    ret = machine_run(&mc, machine_now_ns(), &res, why, sizeof(why));
+    ret = machine_run(&mc, clock_now_ns(), &res, why, sizeof(why));
     if (ret < 0) {
         fprintf(stderr, "vmm bench soak: %s\n", why);
         return ret;
@@ -82,7 +83,7 @@ int bench_soak(uint64_t runs, bool json, FILE *out)
 {
     uint64_t i, rss0 = 0, rss1;
     int fds0 = 0, fds1, ret = 0;
-    double t0 = (double)machine_now_ns();
+    double t0 = (double)clock_now_ns();
     bool grew;
 
     for (i = 0; i < runs + SOAK_WARMUP && ret == 0; i++) {
@@ -106,7 +107,7 @@ int bench_soak(uint64_t runs, bool json, FILE *out)
                 "\"rss_kib_before\":%" PRIu64 ",\"rss_kib_after\":%" PRIu64
                 ",\"ms_per_run\":%.3f,\"ok\":%s}\n",
                 runs, fds0, fds1, rss0, rss1,
-                ((double)machine_now_ns() - t0) / 1e6 /
+                ((double)clock_now_ns() - t0) / 1e6 /
                     (double)(runs + SOAK_WARMUP),
                 grew ? "false" : "true");
     } else {

@@ -9,16 +9,9 @@
 #include <unistd.h>
 
 #include "console.h"
+#include "util/clock.h"
 
 #define CTRL_A 0x01
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 int console_init(struct console *c, const char *serial, const char *expect,
                  char *why, size_t whylen)
@@ -89,7 +82,7 @@ static bool line_done_locked(struct console *c)
     }
     if (regexec(&c->re, c->line, 0, NULL, 0) == 0) {
         c->matched = true;
-        c->match_ns = now_ns();
+        c->match_ns = clock_now_ns();
         memcpy(c->matched_line, c->line, sizeof(c->matched_line));
         return true;
     }
@@ -104,7 +97,7 @@ void console_write(struct console *c, const void *buf, size_t len)
 
     pthread_mutex_lock(&c->lock);
     if (!c->first_output_ns && len) {
-        c->first_output_ns = now_ns();
+        c->first_output_ns = clock_now_ns();
     }
     if (c->sink) {
         fwrite(p, 1, len, c->sink);

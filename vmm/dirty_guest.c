@@ -16,15 +16,8 @@
 #include "machine_ctl.h"
 #include "mem/dirty.h"
 #include "mem/region.h"
+#include "util/clock.h"
 #include "vcpu.h"
-
-double dirty_guest_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void nap(void)
 {
@@ -46,7 +39,7 @@ static void st(uint64_t *p, uint64_t v)
 int dirty_guest_attach(struct dirty_guest *g, const struct machine_ctl *ctl,
                        double timeout_s, char *why, size_t whylen)
 {
-    double deadline = dirty_guest_now() + timeout_s;
+    double deadline = clock_now_s() + timeout_s;
     struct testdev_dirty_mailbox *mb;
     uint64_t gpa, base, max_pages, low = ctl->ram_low_size;
 
@@ -61,7 +54,7 @@ int dirty_guest_attach(struct dirty_guest *g, const struct machine_ctl *ctl,
             snprintf(why, whylen, "the guest ended before it gave a mailbox");
             return -EIO;
         }
-        if (dirty_guest_now() > deadline) {
+        if (clock_now_s() > deadline) {
             snprintf(why, whylen,
                      "no mailbox from the guest after %.0f s (not the "
                      "dirty guest?)",
@@ -164,7 +157,7 @@ int dirty_guest_check(const struct dirty_guest *g, char *why, size_t whylen)
 int dirty_guest_wait(const struct dirty_guest *g, uint64_t seq, bool vcpu0_only,
                      double timeout_s, char *why, size_t whylen)
 {
-    double deadline = dirty_guest_now() + timeout_s;
+    double deadline = clock_now_s() + timeout_s;
 
     while (!dirty_guest_done(g, seq, vcpu0_only)) {
         int ret = dirty_guest_check(g, why, whylen);
@@ -172,7 +165,7 @@ int dirty_guest_wait(const struct dirty_guest *g, uint64_t seq, bool vcpu0_only,
         if (ret < 0) {
             return ret;
         }
-        if (dirty_guest_now() > deadline) {
+        if (clock_now_s() > deadline) {
             snprintf(why, whylen,
                      "the guest did not finish command %" PRIu64 " in %.0f s",
                      seq, timeout_s);

@@ -101,7 +101,4 @@ void dirty_guest_step_ack(struct dirty_guest *g, uint64_t round);
 uint64_t dirty_guest_verify_set(const struct dirty_guest *g, uint64_t seed,
                                 uint64_t count, uint64_t *bits);
 
-/* CLOCK_MONOTONIC in seconds. */
-double dirty_guest_now(void);
-
 #endif /* VMM_DIRTY_GUEST_H */

@@ -30,6 +30,7 @@
 #include "mem/ramblock.h"
 #include "mem/region.h"
 #include "sandbox.h"
+#include "util/clock.h"
 #include "vcpu.h"
 #include "vcpu_x86_64.h"
 
@@ -44,14 +45,6 @@ void machine_config_embedded(struct machine_config *mc, const void *image,
     mc->cpus = 1;
     mc->kvm_device = "/dev/kvm";
     mc->no_stdin = true;
-}
-
-uint64_t machine_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Test device hooks. */
@@ -525,7 +518,7 @@ static void main_loop(struct machine *m, uint64_t t0_ns)
         if (vcpu_set_wait_for(&m->vcpus, read_stdin ? 0 : 50)) {
             break;
         }
-        if (deadline && machine_now_ns() >= deadline) {
+        if (deadline && clock_now_ns() >= deadline) {
             vcpu_set_end(&m->vcpus, VMM_EXIT_TIMEOUT, "timeout");
             break;
         }
@@ -713,7 +706,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret < 0) {
         goto out;
     }
-    t_run = machine_now_ns();
+    t_run = clock_now_ns();
     /* The threads wait (parked) until the sandbox, if any, is in force:
      * no guest instruction runs outside it. */
     vcpu_set_park(&m->vcpus);
@@ -767,12 +760,12 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
             : -1;
     res->match_ms =
         m->console.matched ? (double)(m->console.match_ns - t0_ns) / 1e6 : -1;
-    res->elapsed_ms = (double)(machine_now_ns() - t0_ns) / 1e6;
+    res->elapsed_ms = (double)(clock_now_ns() - t0_ns) / 1e6;
     snprintf(res->reason, sizeof(res->reason), "%s", end.reason);
     res->start_to_first_run_ms =
         m->vcpus.first_run_ns ? (double)(m->vcpus.first_run_ns - t0_ns) / 1e6
                               : -1;
-    res->run_ms = (double)(machine_now_ns() - t_run) / 1e6;
+    res->run_ms = (double)(clock_now_ns() - t_run) / 1e6;
     res->mmio_exits = m->vcpus.mmio_exits;
     res->io_exits = m->vcpus.io_exits;
     res->mmio_unassigned = m->vcpus.mmio_unassigned;

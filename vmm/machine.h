@@ -132,7 +132,4 @@ machine_run(const struct machine_config *cfg, uint64_t t0_ns,
 void machine_config_embedded(struct machine_config *mc, const void *image,
                              size_t size, const char *name);
 
-/* CLOCK_MONOTONIC now, in nanoseconds. */
-uint64_t machine_now_ns(void);
-
 #endif /* VMM_MACHINE_H */

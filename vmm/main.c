@@ -22,6 +22,8 @@
 #include "loader_multiboot.h"
 #include "machine.h"
 #include "sandbox.h"
+#include "util/clock.h"
+#include "util/json.h"
 
 /* Images larger than this are refused rather than read. */
 #define MAX_IMAGE_SIZE (1ull << 30)
@@ -217,24 +219,6 @@ static void prealloc_progress(void *opaque, uint64_t done, uint64_t total)
     }
 }
 
-/* (s) as a JSON string. */
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
-        }
-    }
-    fputc('"', f);
-}
-
 static void json_ms(FILE *f, const char *key, double ms, bool comma)
 {
     if (ms < 0) {
@@ -256,10 +240,10 @@ static int write_run_json(FILE *f, const char *path,
     };
     fprintf(f, "{\"result\":\"%s\",\"exit_code\":%d,\"reason\":",
             outcome[r->outcome], r->exit_code);
-    json_string(f, r->reason);
+    json_write_string(f, r->reason);
     fputs(",\"matched_line\":", f);
     if (r->outcome == MACHINE_MATCHED) {
-        json_string(f, r->matched_line);
+        json_write_string(f, r->matched_line);
     } else {
         fputs("null", f);
     }
@@ -593,7 +577,7 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
 
 int main(int argc, char **argv)
 {
-    uint64_t t0 = machine_now_ns();
+    uint64_t t0 = clock_now_ns();
     int ret;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0 ||

@@ -23,6 +23,7 @@
 #include "kvm.h"
 #include "machine.h"
 #include "mem/address_space.h"
+#include "util/clock.h"
 #include "vcpu.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -32,14 +33,6 @@ static __thread int current_vcpu_id;
 int vcpu_current_id(void)
 {
     return current_vcpu_id;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 int vcpu_set_init(struct vcpu_set *set, int vm_fd, int nr, int mmap_size,
@@ -429,8 +422,8 @@ static void *vcpu_thread(void *arg)
         if (!__atomic_load_n(&set->first_run_ns, __ATOMIC_RELAXED)) {
             uint64_t zero = 0;
 
-            __atomic_compare_exchange_n(&set->first_run_ns, &zero, now_ns(),
-                                        false, __ATOMIC_RELAXED,
+            __atomic_compare_exchange_n(&set->first_run_ns, &zero,
+                                        clock_now_ns(), false, __ATOMIC_RELAXED,
                                         __ATOMIC_RELAXED);
         }
         ret = kvm_do_ioctl(v->fd, KVM_RUN, "KVM_RUN", 0, false);

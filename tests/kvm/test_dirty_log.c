@@ -61,6 +61,7 @@
 #include "mem/dirty.h"
 #include "mem/ramblock.h"
 #include "mem/region.h"
+#include "util/clock.h"
 #include "vcpu.h"
 
 #define SKIP 4
@@ -508,7 +509,7 @@ static void t_run_for(struct tctx *t, unsigned ms, bool harvesting)
     double end;
 
     dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_RUN, 0, 0);
-    for (end = dirty_guest_now() + ms / 1e3; dirty_guest_now() < end;) {
+    for (end = clock_now_s() + ms / 1e3; clock_now_s() < end;) {
         if (harvesting) {
             t_harvest(t);
         } else {
@@ -608,11 +609,11 @@ static void sc_move(struct tctx *t)
     dirty_log_get_stats(t->dl, &st0);
     seq = dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_MOVE, rounds, 0);
     for (uint64_t r = 1; r <= rounds; r++) {
-        double deadline = dirty_guest_now() + OP_TIMEOUT;
+        double deadline = clock_now_s() + OP_TIMEOUT;
 
         while (dirty_guest_step(&t->g) != r) {
             if (dirty_guest_check(&t->g, t->why, sizeof(t->why)) < 0 ||
-                dirty_guest_now() > deadline) {
+                clock_now_s() > deadline) {
                 CHECK(0, "move round %" PRIu64 ": %s", r,
                       t->why[0] ? t->why : "timeout");
                 return;
@@ -755,7 +756,7 @@ static void sc_copy(struct tctx *t)
         return;
     }
     dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_RUN, 0, 0);
-    for (end = dirty_guest_now() + 1.5; dirty_guest_now() < end; rounds++) {
+    for (end = clock_now_s() + 1.5; clock_now_s() < end; rounds++) {
         copied += copy_round(t, copy);
     }
     seq = dirty_guest_post(&t->g, TESTDEV_DIRTY_OP_IDLE, 0, 0);
@@ -909,7 +910,7 @@ static int scenario_guest(void)
         t.clear_chunk = 64 * PAGE;
     }
     mc.dirty_ring_entries = t.ring_entries;
-    ret = machine_run(&mc, machine_now_ns(), &res, why, sizeof(why));
+    ret = machine_run(&mc, clock_now_ns(), &res, why, sizeof(why));
     pthread_rwlock_destroy(&t.lock);
     if (ret == -EOPNOTSUPP) {
         fprintf(stderr, "%s\n", why);
