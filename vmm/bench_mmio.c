@@ -59,10 +59,10 @@ int bench_mmio(uint64_t iterations, uint64_t t0, bool json, FILE *out)
     ret = run_once(iterations, false, t0, &first);
     for (i = 0; i < ROUNDS && ret == 0; i++) {
         ret = run_once(iterations, true, clock_now_ns(), &r);
-        raw[i] = (double)r.mmio_exits / (r.run_ms / 1e3);
+        raw[i] = (double)r.exits.mmio_exits / (r.run_ms / 1e3);
         if (ret == 0) {
             ret = run_once(iterations, false, clock_now_ns(), &r);
-            full[i] = (double)r.mmio_exits / (r.run_ms / 1e3);
+            full[i] = (double)r.exits.mmio_exits / (r.run_ms / 1e3);
         }
     }
     if (ret < 0) {

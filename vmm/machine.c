@@ -766,13 +766,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         m->vcpus.first_run_ns ? (double)(m->vcpus.first_run_ns - t0_ns) / 1e6
                               : -1;
     res->run_ms = (double)(clock_now_ns() - t_run) / 1e6;
-    res->mmio_exits = m->vcpus.mmio_exits;
-    res->io_exits = m->vcpus.io_exits;
-    res->mmio_unassigned = m->vcpus.mmio_unassigned;
-    res->mmio_invalid = m->vcpus.mmio_invalid;
-    res->mmio_readonly = m->vcpus.mmio_readonly;
-    res->io_unassigned = m->vcpus.io_unassigned;
-    res->io_invalid = m->vcpus.io_invalid;
+    res->exits = m->vcpus.stats;
     res->rss_kib = vmm_rss_kib(m);
 out:
     teardown_memory(m);

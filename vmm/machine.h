@@ -15,18 +15,10 @@
 #include <stdint.h>
 
 #include "boot.h"
+#include "exit_codes.h"
 #include "machine_ctl.h"
 #include "mem/ramblock.h"
-
-/* Process exit statuses for the ways a VM can end other than by the guest
- * (the guest's own status is passed through, modulo 256). */
-#define VMM_EXIT_ERROR 1        /* bad input or setup failure */
-#define VMM_EXIT_USAGE 2        /* bad command line */
-#define VMM_EXIT_SHUTDOWN 112   /* triple fault (KVM_EXIT_SHUTDOWN) */
-#define VMM_EXIT_INTERNAL 113   /* KVM_EXIT_INTERNAL_ERROR */
-#define VMM_EXIT_FAIL_ENTRY 114 /* KVM_EXIT_FAIL_ENTRY */
-#define VMM_EXIT_UNHANDLED 115  /* an exit we do not handle */
-#define VMM_EXIT_TIMEOUT 124    /* --timeout expired, as timeout(1) */
+#include "vcpu.h"
 
 /* CPUID given to the guest. */
 enum cpuid_policy {
@@ -105,14 +97,7 @@ struct machine_result {
     double start_to_first_run_ms;
     double run_ms;
     uint64_t rss_kib;
-    uint64_t mmio_exits;
-    uint64_t io_exits;
-    /* Accesses dropped (see struct vcpu_set). */
-    uint64_t mmio_unassigned;
-    uint64_t mmio_invalid;
-    uint64_t mmio_readonly;
-    uint64_t io_unassigned;
-    uint64_t io_invalid;
+    struct vcpu_stats exits;
 };
 
 /*

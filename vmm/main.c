@@ -261,8 +261,10 @@ static int write_run_json(FILE *f, const char *path,
             ",\"io\":%" PRIu64 ",\"mmio_unassigned\":%" PRIu64
             ",\"mmio_invalid\":%" PRIu64 ",\"mmio_readonly\":%" PRIu64
             ",\"io_unassigned\":%" PRIu64 ",\"io_invalid\":%" PRIu64 "}}\n",
-            r->rss_kib, r->mmio_exits, r->io_exits, r->mmio_unassigned,
-            r->mmio_invalid, r->mmio_readonly, r->io_unassigned, r->io_invalid);
+            r->rss_kib, r->exits.mmio_exits, r->exits.io_exits,
+            r->exits.mmio_unassigned, r->exits.mmio_invalid,
+            r->exits.mmio_readonly, r->exits.io_unassigned,
+            r->exits.io_invalid);
     if (fclose(f) != 0) {
         snprintf(why, whylen, "--json %s: write failed", path);
         return -EIO;

@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <urcu.h>
 
+#include "exit_codes.h"
 #include "kvm.h"
-#include "machine.h"
 #include "mem/address_space.h"
 #include "util/clock.h"
 #include "vcpu.h"
@@ -260,9 +260,10 @@ static void handle_io(struct vcpu *v)
         /* Dropped like MMIO: unassigned ports read all-ones, refused
          * sizes or alignments too; both are counted per access. */
         if (ret == -ENXIO) {
-            __atomic_add_fetch(&v->set->io_unassigned, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&v->set->stats.io_unassigned, 1,
+                               __ATOMIC_RELAXED);
         } else if (ret == -EINVAL) {
-            __atomic_add_fetch(&v->set->io_invalid, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&v->set->stats.io_invalid, 1, __ATOMIC_RELAXED);
         }
     }
 }
@@ -321,7 +322,7 @@ static bool handle_exit(struct vcpu *v)
 
     switch (run->exit_reason) {
     case KVM_EXIT_MMIO:
-        __atomic_add_fetch(&set->mmio_exits, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&set->stats.mmio_exits, 1, __ATOMIC_RELAXED);
         if (set->raw_mmio) {
             if (set->raw_mmio(set->raw_opaque, run)) {
                 vcpu_set_end(set, 0, "guest exit");
@@ -334,15 +335,16 @@ static bool handle_exit(struct vcpu *v)
         ret = as_access(set->mem, run->mmio.phys_addr, run->mmio.data,
                         run->mmio.len, run->mmio.is_write);
         if (ret == -ENXIO) {
-            __atomic_add_fetch(&set->mmio_unassigned, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&set->stats.mmio_unassigned, 1,
+                               __ATOMIC_RELAXED);
         } else if (ret == -EINVAL) {
-            __atomic_add_fetch(&set->mmio_invalid, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&set->stats.mmio_invalid, 1, __ATOMIC_RELAXED);
         } else if (ret == -EROFS) {
-            __atomic_add_fetch(&set->mmio_readonly, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(&set->stats.mmio_readonly, 1, __ATOMIC_RELAXED);
         }
         return true;
     case KVM_EXIT_IO:
-        __atomic_add_fetch(&set->io_exits, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&set->stats.io_exits, 1, __ATOMIC_RELAXED);
         handle_io(v);
         return true;
     case KVM_EXIT_INTR:

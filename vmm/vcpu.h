@@ -38,6 +38,19 @@ struct vcpu {
     bool in_guest;
 };
 
+/* Exit counters of a VM, as --json reports them. */
+struct vcpu_stats {
+    uint64_t mmio_exits;
+    uint64_t io_exits;
+    /* Guest accesses the memory API dropped: to unassigned addresses, of a
+     * size or alignment the region refuses, writes to readonly memory. */
+    uint64_t mmio_unassigned;
+    uint64_t mmio_invalid;
+    uint64_t mmio_readonly;
+    uint64_t io_unassigned;
+    uint64_t io_invalid;
+};
+
 struct vcpu_set {
     int nr;
     struct vcpu *vcpus;
@@ -65,15 +78,8 @@ struct vcpu_set {
     struct vcpu_end end;
 
     uint64_t first_run_ns;
-    uint64_t mmio_exits;
-    uint64_t io_exits;
-    /* Guest accesses the memory API dropped: to unassigned addresses, of a
-     * size or alignment the region refuses, writes to readonly memory. */
-    uint64_t mmio_unassigned;
-    uint64_t mmio_invalid;
-    uint64_t mmio_readonly;
-    uint64_t io_unassigned;
-    uint64_t io_invalid;
+    /* Updated with relaxed atomics by every vCPU thread. */
+    struct vcpu_stats stats;
 };
 
 /*
