@@ -289,6 +289,28 @@ int mr_del_subregion(struct mem_region *container, struct mem_region *sub)
     return ret;
 }
 
+int mr_del_all_subregions(struct mem_region *container)
+{
+    struct mem_sys *sys;
+
+    if (!container) {
+        return -EINVAL;
+    }
+    if (!container->children) {
+        return 0;
+    }
+    sys = edit_begin(container);
+    while (container->children) {
+        struct mem_region *sub = container->children;
+
+        if (sys) {
+            mem_sys_mark_changed_locked(sub);
+        }
+        mr_unlink_child(container, sub);
+    }
+    return edit_end(sys, container);
+}
+
 int mr_set_address(struct mem_region *mr, gpa_t addr)
 {
     struct mem_sys *sys;

@@ -228,17 +228,6 @@ fail:
     return ret;
 }
 
-/* Detach every subregion of (c), in the caller's transaction. */
-static int detach_all(struct mem_region *c)
-{
-    int bad = 0;
-
-    while (c->children) {
-        bad |= mr_del_subregion(c, c->children);
-    }
-    return bad;
-}
-
 static void teardown_memory(struct machine *m)
 {
     int bad = 0;
@@ -246,10 +235,10 @@ static void teardown_memory(struct machine *m)
     if (m->sys) {
         mem_begin(m->sys);
         if (m->have_root) {
-            bad |= detach_all(&m->root);
+            bad |= mr_del_all_subregions(&m->root);
         }
         if (m->have_io_root) {
-            bad |= detach_all(&m->io_root);
+            bad |= mr_del_all_subregions(&m->io_root);
         }
         bad |= mem_commit(m->sys);
         mem_sys_free(m->sys);

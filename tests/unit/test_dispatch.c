@@ -1179,6 +1179,31 @@ static void test_edit_from_op(void)
     expect_rc("flip mapped again by the op", rc, 0);
 }
 
+/* mr_del_all_subregions(): the whole io space empties in one commit. */
+static void test_del_all(void)
+{
+    uint64_t gen = as_generation(io_as);
+    uint64_t v;
+    int rc;
+
+    rc = access_read(io_as, 0x3fd, 1, &v);
+    expect_rc("del-all: uart before", rc, 0);
+    rc = mr_del_all_subregions(&mrs[M_IOROOT]);
+    expect_rc("del-all", rc, 0);
+    CHECK(as_generation(io_as) == gen + 1,
+          "del-all: %" PRIu64 " -> %" PRIu64 ", want one commit", gen,
+          as_generation(io_as));
+    rc = access_read(io_as, 0x3fd, 1, &v);
+    expect_rc("del-all: uart after", rc, -ENXIO);
+    CHECK(v == 0xff, "del-all: uart reads 0x%" PRIx64, v);
+    for (unsigned i = 0; i < nr_mrs; i++) {
+        CHECK(mrs[i].container != &mrs[M_IOROOT], "del-all: %s still there",
+              mr_name(&mrs[i]));
+    }
+    expect_rc("del-all: empty again", mr_del_all_subregions(&mrs[M_IOROOT]), 0);
+    expect_rc("del-all: NULL", mr_del_all_subregions(NULL), -EINVAL);
+}
+
 static void test_io_space(void)
 {
     struct dev *u = &devs[D_UART];
@@ -1254,6 +1279,7 @@ int main(void)
         test_edit_from_op();
         test_ram();
         test_io_space();
+        test_del_all();
         for (unsigned i = 0; i < NR_DEVS; i++) {
             if (i != D_UNAL_GUEST) {
                 violations += devs[i].violations;

@@ -186,6 +186,14 @@ __attribute__((warn_unused_result)) int
 mr_del_subregion(struct mem_region *container, struct mem_region *sub);
 
 /*
+ * Remove every subregion of (container), as mr_del_subregion() does for
+ * each, in one transaction (the caller's, if one is open). Returns 0, or
+ * -EINVAL for a NULL (container).
+ */
+__attribute__((warn_unused_result)) int
+mr_del_all_subregions(struct mem_region *container);
+
+/*
  * Move (mr) to (addr) within its container (or set the address it will be
  * added at).
  */
