@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI PM1a event and control blocks and the reset register
- * (devices/acpi_pm.h) at the machine's ports (vmm/acpi.h: 0x600, 0x604,
+ * (devices/acpi_pm.h) at the machine's ports (vmm/boot/acpi.h: 0x600, 0x604,
  * 0xcf9) of an "io" space, driven by guest accesses from the input around
  * both blocks (which sit side by side) and the reset register. A model of
  * the registers as the header describes them predicts every read and

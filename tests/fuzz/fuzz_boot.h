@@ -7,7 +7,7 @@
  * byte written twice in one load) and records what was written; a boot
  * input built from the first FUZZ_BOOT_PARAMS bytes of the fuzz input
  * (RAM size, e820 shape, cmdline, modules, an injected write failure);
- * and, per format, the checks of a load's outcome against vmm/boot.h and
+ * and, per format, the checks of a load's outcome against vmm/boot/boot.h and
  * the format's loader header:
  * - rejected: a negative errno the header lists, one non-empty line in
  *   (why), the boot entry untouched and nothing written (unless the

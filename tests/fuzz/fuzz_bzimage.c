@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bzImage loader (vmm/loader_bzimage.h) on arbitrary images, with a
+ * The bzImage loader (vmm/boot/loader_bzimage.h) on arbitrary images, with a
  * fake guest whose RAM size, e820 map, cmdline, initrd (0 to 2 modules:
  * more than one must be refused) and an injected write failure come from
  * the input (fuzz_boot.h). An image without the HdrS signature is refused

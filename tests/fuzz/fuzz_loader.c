@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Kernel format detection and dispatch (vmm/loader.h) on arbitrary
+ * Kernel format detection and dispatch (vmm/boot/loader.h) on arbitrary
  * bytes, so that every format's loader sees every other format's images:
  * loader_detect() must agree with the formats' own detectors in the
  * documented order (test guest, bzImage, PVH, multiboot), and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The multiboot loader (vmm/loader_multiboot.h) on arbitrary images, with
+ * The multiboot loader (vmm/boot/loader_multiboot.h) on arbitrary images, with
  * a fake guest whose RAM size, e820 map, cmdline, image name, modules (0
  * to 3) and an injected write failure come from the input (fuzz_boot.h).
  * An image without a valid header is refused; a refused image writes

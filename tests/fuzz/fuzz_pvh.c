@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The PVH loader (vmm/loader_pvh.h) on arbitrary images, with a fake
+ * The PVH loader (vmm/boot/loader_pvh.h) on arbitrary images, with a fake
  * guest whose RAM size, e820 map, cmdline, modules (0 to 3) and an
  * injected write failure come from the input (fuzz_boot.h). An image
  * without the PVH note is refused; a refused image writes nothing and

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests of the ACPI tables (vmm/acpi.c) and the PM1/reset register device
+ * Tests of the ACPI tables (vmm/boot/acpi.c) and the PM1/reset register device
  * (devices/acpi_pm.c).
  *
  * The tables are written into a fake guest memory covering the first MiB

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Command-line tests (vmm/cli.h): cli_parse_size() and cli_parse_uint()
- * against tables of accepted and refused strings, and cli_parse_run():
- * the defaults, every option in both the "--opt value" and "--opt=value"
- * forms (and the aliases), and refusals, each of which must return
- * -EINVAL with one line in (why) that names the option.
+ * Command-line tests (vmm/app/cli.h, util/cli.h): cli_parse_size() and
+ * cli_parse_uint() against tables of accepted and refused strings, and
+ * cli_parse_run(): the defaults, every option in both the "--opt value" and
+ * "--opt=value" forms (and the aliases), and refusals, each of which must
+ * return -EINVAL with one line in (why) that names the option.
  *
  * Cases marked with a known bug check what cli.h documents; they are
  * reported but do not fail the test while the bug is open, and fail it

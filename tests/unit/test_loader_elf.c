@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ELF loader tests (vmm/loader_elf.h). Every case starts from the embedded
+ * ELF loader tests (vmm/boot/loader_elf.h). Every case starts from the embedded
  * hello guest, applies a few edits to its headers, notes, size or to the
  * placement limits, and states what loader_elf_probe() and
  * loader_elf_load() must return. For each case, run with the image at an

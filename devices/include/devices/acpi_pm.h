@@ -6,7 +6,7 @@
  * ("ACPI Hardware Model", fixed hardware registers) gives the layouts.
  *
  * Three regions, placed by the machine at the ports the FADT names
- * (vmm/acpi.h): (region_evt), 4 bytes, PM1_STS at offset 0 and PM1_EN at
+ * (vmm/boot/acpi.h): (region_evt), 4 bytes, PM1_STS at offset 0 and PM1_EN at
  * offset 2; (region_cnt), 2 bytes, PM1_CNT; (region_reset), 1 byte, the
  * reset register (port 0xcf9, the PC's reset control register). The reset
  * register lives in this device rather than a device of its own because

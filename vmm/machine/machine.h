@@ -15,17 +15,11 @@
 #include <stdint.h>
 
 #include "boot.h"
+#include "cpuid.h"
 #include "exit_codes.h"
 #include "machine_ctl.h"
 #include "mem/ramblock.h"
 #include "vcpu.h"
-
-/* CPUID given to the guest. */
-enum cpuid_policy {
-    CPUID_POLICY_AUTO, /* safe on a PVM host, host elsewhere */
-    CPUID_POLICY_HOST, /* KVM_GET_SUPPORTED_CPUID as it is */
-    CPUID_POLICY_SAFE, /* minus what a PVM host's emulator cannot run */
-};
 
 struct machine_config {
     /* The image to boot: (image, image_size) in memory, named (image_name)
@@ -65,7 +59,7 @@ struct machine_config {
     bool no_stdin;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
-    /* Dirty logging (vmm/dirty_log.h): a dirty ring of this many entries
+    /* Dirty logging (vmm/core/dirty_log.h): a dirty ring of this many entries
      * per vCPU, enabled before the vCPUs exist; 0 for none. */
     uint32_t dirty_ring_entries;
     /* A controller run on the main thread once the vCPUs run, and the

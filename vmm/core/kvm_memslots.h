@@ -57,12 +57,12 @@ struct kvm_memslots {
     void (*unpark)(void *opaque);
     void *park_opaque;
     bool parked;
-    /* Dirty logging (vmm/dirty_log.c); NULL when nobody harvests. Set and
+    /* Dirty logging (vmm/core/dirty_log.c); NULL when nobody harvests. Set and
      * cleared only with the mem_sys transaction lock held. */
     kvm_memslots_log_fn log_hook;
     void *log_opaque;
     /* Trackers made on this VM so far, and the first one's mode (owned
-     * by vmm/dirty_log.c: a VM keeps one way of logging for its life). */
+     * by vmm/core/dirty_log.c: a VM keeps one way of logging for its life). */
     int log_trackers;
     int log_tracker_mode;
     /* Counters, for dumps and tests. */

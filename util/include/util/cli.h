@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Command-line parsing for `vmm run` and the size syntax shared by every
- * command. Pure functions: no I/O beyond the message buffer, no exit, so
- * that unit tests and fuzzers can drive them.
+ * Option and size parsing shared by every command (`vmm run`, the
+ * benchmarks). Pure functions: no I/O beyond the message buffer, no exit.
  */
-#ifndef VMM_CLI_H
-#define VMM_CLI_H
+#ifndef UTIL_CLI_H
+#define UTIL_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "machine.h"
 
 /*
  * Parse a size: decimal digits with an optional K, M, G or T suffix (also
@@ -42,24 +39,4 @@ bool cli_is_opt(const char *arg, const char *name);
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name,
                           char *why, size_t whylen);
 
-/* What `vmm run` was asked to do. */
-struct run_opts {
-    struct machine_config mc;
-    /* NULL: the embedded hello guest. */
-    const char *kernel;
-    /* NULL: no JSON report. */
-    const char *json;
-    const char *backend_name;
-    const char *hugepage_name;
-};
-
-/*
- * Parse the arguments after `run` into (o) (defaults first: 256 MiB, one
- * vCPU, anonymous memory, /dev/kvm). On error returns -EINVAL with one
- * line in (why) naming the option and the reason.
- */
-__attribute__((warn_unused_result)) int cli_parse_run(int argc, char **argv,
-                                                      struct run_opts *o,
-                                                      char *why, size_t whylen);
-
-#endif /* VMM_CLI_H */
+#endif /* UTIL_CLI_H */

@@ -39,7 +39,6 @@
 #include <unistd.h>
 
 #include "bench_dirty.h"
-#include "cli.h"
 #include "devices/testdev_abi.h"
 #include "dirty_guest.h"
 #include "dirty_log.h"
@@ -48,6 +47,7 @@
 #include "machine.h"
 #include "machine_ctl.h"
 #include "mem/dirty.h"
+#include "util/cli.h"
 #include "util/clock.h"
 #include "vcpu.h"
 

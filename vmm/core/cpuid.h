@@ -16,7 +16,12 @@
 
 #include <linux/kvm.h>
 
-#include "machine.h"
+/* CPUID given to the guest. */
+enum cpuid_policy {
+    CPUID_POLICY_AUTO, /* safe on a PVM host, host elsewhere */
+    CPUID_POLICY_HOST, /* KVM_GET_SUPPORTED_CPUID as it is */
+    CPUID_POLICY_SAFE, /* minus what a PVM host's emulator cannot run */
+};
 
 /* CPUID.1:ECX bit 31: running under a hypervisor. */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
