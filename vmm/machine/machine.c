@@ -555,111 +555,94 @@ static void run_controller(struct machine *m)
     }
 }
 
-int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
-                struct machine_result *res, char *why, size_t whylen)
+/* Sizes the host cannot give, refused before anything is created. */
+static int check_config(const struct machine_config *cfg, char *why,
+                        size_t whylen)
 {
-    struct machine *m;
-    struct vcpu_end end;
-    uint64_t t_run;
-    gpa_t entry = 0;
-    int ret;
+    struct sysinfo si;
 
-    {
-        struct sysinfo si;
-
-        /* MAP_NORESERVE would let an absurd size map, and fail later. */
-        if (sysinfo(&si) == 0 &&
-            cfg->mem_size / si.mem_unit > si.totalram + si.totalswap) {
-            snprintf(why, whylen,
-                     "--memory %" PRIu64 " MiB: more than this host's %" PRIu64
-                     " MiB of RAM and swap",
-                     cfg->mem_size >> 20,
-                     (uint64_t)(si.totalram + si.totalswap) * si.mem_unit >>
-                         20);
-            return -E2BIG;
-        }
+    /* MAP_NORESERVE would let an absurd size map, and fail later. */
+    if (sysinfo(&si) == 0 &&
+        cfg->mem_size / si.mem_unit > si.totalram + si.totalswap) {
+        snprintf(why, whylen,
+                 "--memory %" PRIu64 " MiB: more than this host's %" PRIu64
+                 " MiB of RAM and swap",
+                 cfg->mem_size >> 20,
+                 (uint64_t)(si.totalram + si.totalswap) * si.mem_unit >> 20);
+        return -E2BIG;
     }
     if (cfg->cpus < 1) {
         snprintf(why, whylen, "--cpus %d: need at least 1", cfg->cpus);
         return -EINVAL;
     }
-    m = calloc(1, sizeof(*m));
-    if (!m) {
-        snprintf(why, whylen, "out of memory");
-        return -ENOMEM;
-    }
-    m->cfg = cfg;
-    m->vm_fd = -1;
-    m->kvm.fd = -1;
-    ret = console_init(&m->console, cfg->serial, cfg->expect, why, whylen);
-    if (ret < 0) {
-        free(m);
-        return ret;
-    }
-    m->have_console = true;
-    m->console.on_match = on_match;
-    m->console.opaque = m;
+    return 0;
+}
 
-    ret = classify_image(m, why, whylen);
-    if (ret < 0) {
-        goto out;
-    }
+/* /dev/kvm, the VM and its per-VM set-up. */
+static int open_vm(struct machine *m, char *why, size_t whylen)
+{
+    const struct machine_config *cfg = m->cfg;
+    int ret;
+
     ret = kvm_sys_open(&m->kvm, cfg->kvm_device, why, whylen);
     if (ret < 0) {
-        goto out;
+        return ret;
     }
     if (cfg->cpus > m->kvm.max_vcpus) {
         snprintf(why, whylen, "--cpus %d: this host's KVM allows at most %d",
                  cfg->cpus, m->kvm.max_vcpus);
-        ret = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
     ret = kvm_ioctl_val(m->kvm.fd, KVM_CREATE_VM, 0);
     if (ret < 0) {
         snprintf(why, whylen, "KVM_CREATE_VM: %s", strerror(-ret));
-        goto out;
+        return ret;
     }
     m->vm_fd = ret;
-    ret = setup_vm(m, why, whylen);
-    if (ret < 0) {
-        goto out;
+    return setup_vm(m, why, whylen);
+}
+
+/* The dirty ring, if asked for: KVM takes its size only before the first
+ * vCPU exists. */
+static int enable_dirty_ring(struct machine *m, char *why, size_t whylen)
+{
+    unsigned entries = m->cfg->dirty_ring_entries;
+    int ret;
+
+    if (!entries) {
+        return 0;
     }
-    ret = build_memory(m, why, whylen);
-    if (ret == 0 && m->pc) {
-        ret = pc_devices_init(m, why, whylen);
+    ret = dirty_log_enable_ring(m->vm_fd, entries, NULL);
+    if (ret == -E2BIG) {
+        snprintf(why, whylen,
+                 "a dirty ring of %u entries: this KVM offers at most %d",
+                 entries, dirty_log_ring_max_entries(m->vm_fd));
+    } else if (ret == -EINVAL) {
+        snprintf(why, whylen,
+                 "a dirty ring of %u entries: KVM refused it (a ring is "
+                 "a power of two of at least %u entries)",
+                 entries, DIRTY_RING_MIN_ENTRIES);
+    } else if (ret == -EOPNOTSUPP) {
+        snprintf(why, whylen, "a dirty ring: this KVM has none");
+    } else if (ret < 0) {
+        snprintf(why, whylen, "a dirty ring of %u entries: %s", entries,
+                 strerror(-ret));
     }
-    if (ret < 0) {
-        goto out;
-    }
-    if (cfg->dirty_ring_entries) {
-        /* KVM takes the ring size only before the first vCPU exists. */
-        ret = dirty_log_enable_ring(m->vm_fd, cfg->dirty_ring_entries, NULL);
-        if (ret == -E2BIG) {
-            snprintf(why, whylen,
-                     "a dirty ring of %u entries: this KVM offers at most %d",
-                     cfg->dirty_ring_entries,
-                     dirty_log_ring_max_entries(m->vm_fd));
-        } else if (ret == -EINVAL) {
-            snprintf(why, whylen,
-                     "a dirty ring of %u entries: KVM refused it (a ring is "
-                     "a power of two of at least %u entries)",
-                     cfg->dirty_ring_entries, DIRTY_RING_MIN_ENTRIES);
-        } else if (ret == -EOPNOTSUPP) {
-            snprintf(why, whylen, "a dirty ring: this KVM has none");
-        } else if (ret < 0) {
-            snprintf(why, whylen, "a dirty ring of %u entries: %s",
-                     cfg->dirty_ring_entries, strerror(-ret));
-        }
-        if (ret < 0) {
-            goto out;
-        }
-    }
+    return ret;
+}
+
+/* The vCPUs (not started) and the memslot listener, which parks them. */
+static int create_vcpus(struct machine *m, char *why, size_t whylen)
+{
+    const struct machine_config *cfg = m->cfg;
+    int ret;
+
     ret = vcpu_set_init(&m->vcpus, m->vm_fd, cfg->cpus, m->kvm.vcpu_mmap_size,
                         m->as_mem, m->as_io);
     if (ret < 0) {
         snprintf(why, whylen, "creating %d vCPUs: %s", cfg->cpus,
                  strerror(-ret));
-        goto out;
+        return ret;
     }
     m->have_vcpus = true;
     m->vcpus.pvm_workarounds = m->pc && kvm_host_is_pvm();
@@ -673,29 +656,33 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
                             vcpu_set_park, vcpu_set_unpark, &m->vcpus);
     if (ret < 0) {
         snprintf(why, whylen, "memslots: %s", strerror(-ret));
-        goto out;
+        return ret;
     }
     m->have_slots = true;
     ret = as_listener_register(m->as_mem, &m->slots.listener);
     if (ret < 0) {
         snprintf(why, whylen, "creating KVM memslots: %s", strerror(-ret));
-        goto out;
     }
-    ret = load_image(m, &entry, why, whylen);
-    if (ret < 0) {
-        goto out;
-    }
-    ret = setup_vcpus(m, entry, why, whylen);
-    if (ret < 0) {
-        goto out;
-    }
-    dump_setup(m);
+    return ret;
+}
+
+/*
+ * Drop privileges, start the vCPUs (inside the sandbox, if any), serve the
+ * console and the controller until the VM ends; (*end) says how. Returns
+ * 0, or -errno with (why) set when the VM could not be started.
+ */
+static int run_vm(struct machine *m, uint64_t t0_ns, uint64_t *t_run,
+                  struct vcpu_end *end, char *why, size_t whylen)
+{
+    const struct machine_config *cfg = m->cfg;
+    int ret;
+
     /* Every host resource is acquired: give up the privileges. */
     ret = caps_drop_all(why, whylen);
     if (ret < 0) {
-        goto out;
+        return ret;
     }
-    t_run = clock_now_ns();
+    *t_run = clock_now_ns();
     /* The threads wait (parked) until the sandbox, if any, is in force:
      * no guest instruction runs outside it. */
     vcpu_set_park(&m->vcpus);
@@ -718,46 +705,51 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret == 0) {
         main_loop(m, t0_ns);
     }
-    vcpu_set_wait(&m->vcpus, &end);
-    if (ret < 0) {
-        goto out;
-    }
-    if (cfg->dump_slots) {
-        fputs("at exit: ", stdout);
-        kvm_memslots_dump(&m->slots, stdout);
-        fflush(stdout);
-    }
+    vcpu_set_wait(&m->vcpus, end);
+    return ret;
+}
+
+/* Milliseconds from (t0_ns) to (t_ns), or -1 when (t_ns) never came. */
+static double ms_since(uint64_t t0_ns, uint64_t t_ns)
+{
+    return t_ns ? (double)(t_ns - t0_ns) / 1e6 : -1;
+}
+
+static void fill_result(struct machine *m, const struct vcpu_end *end,
+                        uint64_t t0_ns, uint64_t t_run,
+                        struct machine_result *res)
+{
+    const struct console *c = &m->console;
+
     memset(res, 0, sizeof(*res));
-    res->exit_code = end.status;
+    res->exit_code = end->status;
     res->outcome =
-        m->console.matched ? MACHINE_MATCHED
-        : end.status == VMM_EXIT_TIMEOUT && strcmp(end.reason, "timeout") == 0
+        c->matched ? MACHINE_MATCHED
+        : end->status == VMM_EXIT_TIMEOUT && strcmp(end->reason, "timeout") == 0
             ? MACHINE_TIMEOUT
             : MACHINE_EXITED;
     if (res->outcome == MACHINE_MATCHED) {
         res->exit_code = 0;
     }
-    if (m->console.matched) {
+    if (c->matched) {
         /* Longer lines are cut: the report keeps the start. */
-        memcpy(res->matched_line, m->console.matched_line,
+        memcpy(res->matched_line, c->matched_line,
                sizeof(res->matched_line) - 1);
         res->matched_line[sizeof(res->matched_line) - 1] = '\0';
     }
-    res->first_serial_output_ms =
-        m->console.first_output_ns
-            ? (double)(m->console.first_output_ns - t0_ns) / 1e6
-            : -1;
-    res->match_ms =
-        m->console.matched ? (double)(m->console.match_ns - t0_ns) / 1e6 : -1;
-    res->elapsed_ms = (double)(clock_now_ns() - t0_ns) / 1e6;
-    snprintf(res->reason, sizeof(res->reason), "%s", end.reason);
-    res->start_to_first_run_ms =
-        m->vcpus.first_run_ns ? (double)(m->vcpus.first_run_ns - t0_ns) / 1e6
-                              : -1;
-    res->run_ms = (double)(clock_now_ns() - t_run) / 1e6;
+    res->first_serial_output_ms = ms_since(t0_ns, c->first_output_ns);
+    res->match_ms = c->matched ? ms_since(t0_ns, c->match_ns) : -1;
+    res->elapsed_ms = ms_since(t0_ns, clock_now_ns());
+    snprintf(res->reason, sizeof(res->reason), "%s", end->reason);
+    res->start_to_first_run_ms = ms_since(t0_ns, m->vcpus.first_run_ns);
+    res->run_ms = ms_since(t_run, clock_now_ns());
     res->exits = m->vcpus.stats;
     res->rss_kib = vmm_rss_kib(m);
-out:
+}
+
+/* Release what (m) holds, last acquired first, and (m) itself. */
+static void machine_free(struct machine *m)
+{
     teardown_memory(m);
     if (m->have_slots) {
         kvm_memslots_destroy(&m->slots);
@@ -773,5 +765,72 @@ out:
         console_destroy(&m->console);
     }
     free(m);
+}
+
+int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
+                struct machine_result *res, char *why, size_t whylen)
+{
+    struct machine *m;
+    struct vcpu_end end;
+    uint64_t t_run = 0;
+    gpa_t entry = 0;
+    int ret;
+
+    ret = check_config(cfg, why, whylen);
+    if (ret < 0) {
+        return ret;
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    m->cfg = cfg;
+    m->vm_fd = -1;
+    m->kvm.fd = -1;
+    ret = console_init(&m->console, cfg->serial, cfg->expect, why, whylen);
+    if (ret < 0) {
+        free(m);
+        return ret;
+    }
+    m->have_console = true;
+    m->console.on_match = on_match;
+    m->console.opaque = m;
+
+    ret = classify_image(m, why, whylen);
+    if (ret == 0) {
+        ret = open_vm(m, why, whylen);
+    }
+    if (ret == 0) {
+        ret = build_memory(m, why, whylen);
+    }
+    if (ret == 0 && m->pc) {
+        ret = pc_devices_init(m, why, whylen);
+    }
+    if (ret == 0) {
+        ret = enable_dirty_ring(m, why, whylen);
+    }
+    if (ret == 0) {
+        ret = create_vcpus(m, why, whylen);
+    }
+    if (ret == 0) {
+        ret = load_image(m, &entry, why, whylen);
+    }
+    if (ret == 0) {
+        ret = setup_vcpus(m, entry, why, whylen);
+    }
+    if (ret == 0) {
+        dump_setup(m);
+        ret = run_vm(m, t0_ns, &t_run, &end, why, whylen);
+    }
+    if (ret == 0) {
+        if (cfg->dump_slots) {
+            fputs("at exit: ", stdout);
+            kvm_memslots_dump(&m->slots, stdout);
+            fflush(stdout);
+        }
+        fill_result(m, &end, t0_ns, t_run, res);
+    }
+    machine_free(m);
     return ret;
 }
