@@ -76,6 +76,15 @@ struct boot_module {
     const char *name;
 };
 
+/* The image formats the loaders know (loader_detect(), loader.h). */
+enum boot_format {
+    BOOT_FORMAT_UNKNOWN,
+    BOOT_FORMAT_TEST_GUEST,
+    BOOT_FORMAT_BZIMAGE,
+    BOOT_FORMAT_PVH,
+    BOOT_FORMAT_MULTIBOOT,
+};
+
 /* Everything a loader needs; loaders never modify it. */
 struct boot_input {
     const void *image;
@@ -102,6 +111,9 @@ struct boot_input {
     gpa_t rsdp_gpa;
     boot_write_fn write;
     void *opaque;
+    /* The image's format when the caller knows it already;
+     * BOOT_FORMAT_UNKNOWN (0) has loader_load_kernel() detect it. */
+    enum boot_format format;
 };
 
 /* The CPU state a boot protocol starts a kernel in. */

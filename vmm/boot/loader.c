@@ -86,7 +86,9 @@ int loader_load_kernel(const struct boot_input *in, struct boot_entry *out,
     if (!in || !out) {
         return loader_fail(why, whylen, -EINVAL, "no boot input or output");
     }
-    switch (loader_detect(in->image, in->size)) {
+    switch (in->format != BOOT_FORMAT_UNKNOWN
+                ? in->format
+                : loader_detect(in->image, in->size)) {
     case BOOT_FORMAT_BZIMAGE:
         return loader_bzimage_load(in, out, why, whylen);
     case BOOT_FORMAT_PVH:

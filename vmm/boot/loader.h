@@ -28,14 +28,6 @@
 
 #include "boot.h"
 
-enum boot_format {
-    BOOT_FORMAT_UNKNOWN,
-    BOOT_FORMAT_TEST_GUEST,
-    BOOT_FORMAT_BZIMAGE,
-    BOOT_FORMAT_PVH,
-    BOOT_FORMAT_MULTIBOOT,
-};
-
 /*
  * The format of the (size)-byte image at (img), from its bytes alone;
  * BOOT_FORMAT_UNKNOWN for anything else (including NULL). Never writes.

@@ -25,6 +25,7 @@
 #include "devices/testdev_abi.h"
 #include "kvm.h"
 #include "kvm_memslots.h"
+#include "loader.h"
 #include "machine.h"
 #include "mem/region.h"
 #include "vcpu.h"
@@ -60,11 +61,39 @@ struct machine {
     bool have_vcpus;
     struct console console;
     bool have_console;
-    /* A PC for kernels (interrupt controllers, PIT, legacy devices) rather
-     * than the bare machine of CPL-3 test guests. */
-    bool pc;
+    /* The image's format, detected once (classify_image()), and the board
+     * it gets. */
+    enum boot_format fmt;
+    const struct board_ops *board;
     struct pc_devices *pc_dev;
 };
+
+/*
+ * What differs between the boards vmm builds on the common spine
+ * (machine.c: KVM, RAM, the test device, vCPUs, memslots, the run loop).
+ * The bare board takes CPL-3 test guests: no interrupt controllers or
+ * legacy devices, the ELF loaded and every vCPU started at its entry
+ * (board_bare.c). The PC takes kernels (machine_pc.c). A NULL hook is a
+ * step the board does not have.
+ */
+struct board_ops {
+    const char *name;
+    /* Boots kernels: the host's kernel-mode workarounds apply (PVM). */
+    bool kernels;
+    /* Per-VM set-up before any vCPU exists (interrupt controllers, PIT). */
+    int (*setup_vm)(struct machine *m, char *why, size_t whylen);
+    /* Create the board's devices and place them. */
+    int (*init_devices)(struct machine *m, char *why, size_t whylen);
+    /* Load the image and set the vCPUs' registers; CPUID is already set. */
+    int (*boot)(struct machine *m, char *why, size_t whylen);
+    /* Release the devices: their regions detached, readers gone. */
+    void (*destroy_devices)(struct machine *m);
+    /* Bytes typed on stdin for the guest's console device. */
+    void (*serial_input)(struct machine *m, const uint8_t *buf, size_t len);
+};
+
+extern const struct board_ops board_bare;
+extern const struct board_ops board_pc;
 
 /* Write guest memory through the memory API (a loader's boot_write_fn). */
 int machine_load_write(void *opaque, gpa_t gpa, const void *buf, size_t len);
@@ -83,35 +112,20 @@ struct pc_devices {
     pthread_mutex_t rx_lock;
     uint8_t rx[4096];
     size_t rx_len;
+    /* The kernel command line (the CPUID policy's part first). */
+    char *cmdline;
 };
 
 /*
- * Create the PC devices and place them on the "io" space: 8250 at 0x3f8
+ * The PC (board_pc): the PC devices on the "io" space, 8250 at 0x3f8
  * (IRQ 4), i8042 at 0x60/0x64, RTC at 0x70, isa-debug-exit at 0xf4,
  * fw_cfg at 0x510, ACPI PM1 registers at 0x600/0x604, and the PCI host
  * bridge at 0xcf8 with the reset register at 0xcf9 (the PCI host's, not
- * the ACPI device's, so that a dword CONFIG_ADDRESS write stays whole).
- * Returns 0 or -errno with (why) set.
+ * the ACPI device's, so that a dword CONFIG_ADDRESS write stays whole);
+ * GSI 0 (the PIT) routed to I/O APIC pin 2, as the MP table says; the
+ * kernel, its modules and the boot tables (ACPI, MP table, e820) loaded,
+ * the boot vCPU set for the protocol's entry while the others wait for
+ * INIT/SIPI in the in-kernel LAPIC.
  */
-__attribute__((warn_unused_result)) int
-pc_devices_init(struct machine *m, char *why, size_t whylen);
-
-/* Release the devices; their regions must be detached and readers gone. */
-void pc_devices_destroy(struct machine *m);
-
-/* Route GSI 0 (the PIT) to I/O APIC pin 2, as the MP table says. */
-__attribute__((warn_unused_result)) int pc_irq_routing(struct machine *m);
-
-/*
- * Load the kernel image, its modules and the boot tables (ACPI, MP table,
- * e820),
- * and set the boot vCPU's registers for the protocol's entry. The other
- * vCPUs wait for INIT/SIPI in the in-kernel LAPIC.
- */
-__attribute__((warn_unused_result)) int
-pc_boot_kernel(struct machine *m, char *why, size_t whylen);
-
-/* Bytes from the host for the guest's serial port. */
-void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len);
 
 #endif /* VMM_MACHINE_INTERNAL_H */

@@ -244,7 +244,9 @@ static void teardown_memory(struct machine *m)
         mem_sys_free(m->sys);
         m->sys = NULL;
     }
-    pc_devices_destroy(m);
+    if (m->board && m->board->destroy_devices) {
+        m->board->destroy_devices(m);
+    }
     if (m->have_td) {
         bad |= testdev_destroy(&m->td);
     }
@@ -287,7 +289,8 @@ static int setup_cpuid(struct machine *m, struct vcpu *v)
     return ret;
 }
 
-static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)
+/* CPUID on every vCPU, then the board loads the image and sets the rest. */
+static int setup_vcpus(struct machine *m, char *why, size_t whylen)
 {
     int i, ret;
 
@@ -298,70 +301,7 @@ static int setup_vcpus(struct machine *m, gpa_t entry, char *why, size_t whylen)
             return ret;
         }
     }
-    if (m->pc) {
-        return pc_boot_kernel(m, why, whylen);
-    }
-    ret = vcpu_x86_64_setup_memory(mr_ram_ptr(&m->ram, 0), m->ram_low_size,
-                                   m->cfg->mem_size);
-    if (ret < 0) {
-        snprintf(why, whylen, "boot page tables for %" PRIu64 " MiB: %s",
-                 m->cfg->mem_size >> 20, strerror(-ret));
-        return ret;
-    }
-    for (i = 0; i < m->vcpus.nr; i++) {
-        struct vcpu *v = &m->vcpus.vcpus[i];
-        struct kvm_sregs sregs;
-        struct kvm_regs regs;
-
-        ret = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
-        if (ret == 0) {
-            vcpu_x86_64_init_sregs(&sregs);
-            ret = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
-        }
-        if (ret == 0) {
-            ret = vcpu_x86_64_init_regs(&regs, entry, 0, (uint32_t)i);
-        }
-        if (ret == 0) {
-            ret = kvm_ioctl(v->fd, KVM_SET_REGS, &regs);
-        }
-        if (ret == 0 && i > 0) {
-            /* With the in-kernel LAPIC an AP would wait for INIT/SIPI;
-             * test guests start every vCPU at the entry point. */
-            struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
-
-            ret = kvm_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
-        }
-        if (ret < 0) {
-            snprintf(why, whylen, "vCPU %d setup: %s", i, strerror(-ret));
-            return ret;
-        }
-    }
-    return 0;
-}
-
-static int load_image(struct machine *m, gpa_t *entry, char *why, size_t whylen)
-{
-    const struct machine_config *cfg = m->cfg;
-    struct loader_elf_limits lim = {
-        .min_gpa = TESTDEV_GUEST_MIN_GPA,
-        .max_gpa = m->ram_low_size,
-    };
-    struct loader_elf_info info;
-    char msg[200];
-    int ret;
-
-    if (m->pc) {
-        /* Kernels are loaded with the boot vCPU's state (pc_boot_kernel). */
-        return 0;
-    }
-    ret = loader_elf_load(cfg->image, cfg->image_size, &lim, machine_load_write,
-                          m, &info, msg, sizeof(msg));
-    if (ret < 0) {
-        snprintf(why, whylen, "%s: %s", cfg->image_name, msg);
-        return ret;
-    }
-    *entry = info.entry;
-    return 0;
+    return m->board->boot(m, why, whylen);
 }
 
 /*
@@ -376,12 +316,13 @@ static int classify_image(struct machine *m, char *why, size_t whylen)
     struct loader_elf_info info;
     char msg[200];
 
+    m->fmt = fmt;
     if (fmt == BOOT_FORMAT_TEST_GUEST) {
-        m->pc = false;
+        m->board = &board_bare;
         return 0;
     }
     if (fmt != BOOT_FORMAT_UNKNOWN) {
-        m->pc = true;
+        m->board = &board_pc;
         return 0;
     }
     /* An ELF that is neither: say what is wrong with it as an ELF. */
@@ -444,47 +385,13 @@ static void dump_setup(struct machine *m)
     fflush(stdout);
 }
 
-/*
- * The in-kernel interrupt controllers (PIC, IOAPIC, LAPICs) and PIT, and
- * the addresses Intel's real-mode support needs, before any vCPU exists.
- */
-static int setup_vm(struct machine *m, char *why, size_t whylen)
-{
-    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-    uint64_t ident = 0xfeffc000;
-    int ret;
-
-    if (!m->pc) {
-        /* CPL-3 test guests take no interrupts: no PIC, APIC or PIT, which
-         * also keeps memslot creation fast (the in-kernel LAPIC costs ~6 ms
-         * of start-up on a PVM host). */
-        return 0;
-    }
-    ret = kvm_ioctl_val(m->vm_fd, KVM_SET_TSS_ADDR, 0xfeffd000);
-    if (ret == 0) {
-        ret = kvm_ioctl(m->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
-    }
-    if (ret == 0) {
-        ret = kvm_ioctl_val(m->vm_fd, KVM_CREATE_IRQCHIP, 0);
-    }
-    if (ret == 0) {
-        ret = kvm_ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit);
-    }
-    if (ret == 0) {
-        ret = pc_irq_routing(m);
-    }
-    if (ret < 0) {
-        snprintf(why, whylen, "setting up the VM's interrupt controllers: %s",
-                 strerror(-ret));
-    }
-    return ret;
-}
-
-/* Bytes typed on stdin for the guest's serial port. */
+/* Bytes typed on stdin for the guest's console device. */
 static void machine_serial_input(struct machine *m, const uint8_t *buf,
                                  size_t len)
 {
-    pc_serial_input(m, buf, len);
+    if (m->board->serial_input) {
+        m->board->serial_input(m, buf, len);
+    }
 }
 
 /* Guest input from stdin, Ctrl-A escapes, until the VM ends or times out. */
@@ -599,7 +506,7 @@ static int open_vm(struct machine *m, char *why, size_t whylen)
         return ret;
     }
     m->vm_fd = ret;
-    return setup_vm(m, why, whylen);
+    return m->board->setup_vm ? m->board->setup_vm(m, why, whylen) : 0;
 }
 
 /* The dirty ring, if asked for: KVM takes its size only before the first
@@ -645,7 +552,7 @@ static int create_vcpus(struct machine *m, char *why, size_t whylen)
         return ret;
     }
     m->have_vcpus = true;
-    m->vcpus.pvm_workarounds = m->pc && kvm_host_is_pvm();
+    m->vcpus.pvm_workarounds = m->board->kernels && kvm_host_is_pvm();
     if (cfg->raw_mmio) {
         m->vcpus.raw_mmio = raw_mmio;
         m->vcpus.raw_opaque = m;
@@ -773,7 +680,6 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     struct machine *m;
     struct vcpu_end end;
     uint64_t t_run = 0;
-    gpa_t entry = 0;
     int ret;
 
     ret = check_config(cfg, why, whylen);
@@ -804,8 +710,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     if (ret == 0) {
         ret = build_memory(m, why, whylen);
     }
-    if (ret == 0 && m->pc) {
-        ret = pc_devices_init(m, why, whylen);
+    if (ret == 0 && m->board->init_devices) {
+        ret = m->board->init_devices(m, why, whylen);
     }
     if (ret == 0) {
         ret = enable_dirty_ring(m, why, whylen);
@@ -814,10 +720,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
         ret = create_vcpus(m, why, whylen);
     }
     if (ret == 0) {
-        ret = load_image(m, &entry, why, whylen);
-    }
-    if (ret == 0) {
-        ret = setup_vcpus(m, entry, why, whylen);
+        ret = setup_vcpus(m, why, whylen);
     }
     if (ret == 0) {
         dump_setup(m);

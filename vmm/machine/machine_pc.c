@@ -120,7 +120,7 @@ static const struct acpi_pm_hooks acpi_hooks = {
 /* The FADT's reset register is 0xcf9, which the PCI host decodes. */
 static const struct pci_host_hooks pci_hooks = {.reset = acpi_reset};
 
-void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
+static void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
 {
     struct pc_devices *pc = m->pc_dev;
     size_t room;
@@ -160,10 +160,9 @@ static char *build_cmdline(const struct machine *m, enum boot_format fmt)
     return s;
 }
 
-int pc_devices_init(struct machine *m, char *why, size_t whylen)
+static int pc_devices_init(struct machine *m, char *why, size_t whylen)
 {
     struct pc_devices *pc;
-    char *cmdline;
     int ret;
 
     pc = calloc(1, sizeof(*pc));
@@ -201,13 +200,9 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
     }
     if (ret == 0) {
         pc->live |= PC_PCI;
-        cmdline =
-            build_cmdline(m, loader_detect(m->cfg->image, m->cfg->image_size));
-        ret = cmdline ? 0 : -ENOMEM;
-        if (ret == 0) {
-            ret = fw_cfg_add_cmdline(&pc->fw, cmdline);
-        }
-        free(cmdline);
+        /* Built once: fw_cfg and the boot protocol give the same line. */
+        pc->cmdline = build_cmdline(m, m->fmt);
+        ret = pc->cmdline ? fw_cfg_add_cmdline(&pc->fw, pc->cmdline) : -ENOMEM;
     }
     if (ret == 0) {
         ret = fw_cfg_add_u64(&pc->fw, FW_CFG_RAM_SIZE, m->cfg->mem_size);
@@ -260,7 +255,7 @@ int pc_devices_init(struct machine *m, char *why, size_t whylen)
     return ret;
 }
 
-void pc_devices_destroy(struct machine *m)
+static void pc_devices_destroy(struct machine *m)
 {
     struct pc_devices *pc = m->pc_dev;
     int bad = 0;
@@ -293,11 +288,12 @@ void pc_devices_destroy(struct machine *m)
         fprintf(stderr, "vmm: warning: PC device teardown was incomplete\n");
     }
     pthread_mutex_destroy(&pc->rx_lock);
+    free(pc->cmdline);
     free(pc);
     m->pc_dev = NULL;
 }
 
-int pc_irq_routing(struct machine *m)
+static int pc_irq_routing(struct machine *m)
 {
     enum { NR = 16 + 24 };
     struct kvm_irq_routing *r;
@@ -334,6 +330,36 @@ int pc_irq_routing(struct machine *m)
     r->nr = n;
     ret = kvm_ioctl(m->vm_fd, KVM_SET_GSI_ROUTING, r);
     free(r);
+    return ret;
+}
+
+/*
+ * The in-kernel interrupt controllers (PIC, IOAPIC, LAPICs) and PIT, and
+ * the addresses Intel's real-mode support needs, before any vCPU exists.
+ */
+static int pc_setup_vm(struct machine *m, char *why, size_t whylen)
+{
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    uint64_t ident = 0xfeffc000;
+    int ret;
+
+    ret = kvm_ioctl_val(m->vm_fd, KVM_SET_TSS_ADDR, 0xfeffd000);
+    if (ret == 0) {
+        ret = kvm_ioctl(m->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+    }
+    if (ret == 0) {
+        ret = kvm_ioctl_val(m->vm_fd, KVM_CREATE_IRQCHIP, 0);
+    }
+    if (ret == 0) {
+        ret = kvm_ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit);
+    }
+    if (ret == 0) {
+        ret = pc_irq_routing(m);
+    }
+    if (ret < 0) {
+        snprintf(why, whylen, "setting up the VM's interrupt controllers: %s",
+                 strerror(-ret));
+    }
     return ret;
 }
 
@@ -389,7 +415,7 @@ static size_t pc_e820(const struct machine *m, struct boot_e820 *e)
     return n;
 }
 
-int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
+static int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
 {
     const struct machine_config *cfg = m->cfg;
     const struct acpi_config acpi = {
@@ -402,7 +428,6 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
     struct boot_input in;
     struct boot_entry entry;
     gpa_t mp, rsdp;
-    char *cmdline;
     int ret;
 
     /* A GDT with __BOOT_CS/__BOOT_DS and identity page tables for the
@@ -441,16 +466,12 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
                  strerror(-ret));
         return ret;
     }
-    cmdline = build_cmdline(m, loader_detect(cfg->image, cfg->image_size));
-    if (!cmdline) {
-        snprintf(why, whylen, "out of memory");
-        return -ENOMEM;
-    }
     memset(&in, 0, sizeof(in));
     in.image = cfg->image;
     in.size = cfg->image_size;
     in.image_name = cfg->image_name;
-    in.cmdline = cmdline;
+    in.cmdline = m->pc_dev->cmdline;
+    in.format = m->fmt;
     in.modules = cfg->modules;
     in.nr_modules = cfg->nr_modules;
     in.nr_e820 = pc_e820(m, e820);
@@ -462,7 +483,6 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
     in.write = machine_load_write;
     in.opaque = m;
     ret = loader_load_kernel(&in, &entry, why, whylen);
-    free(cmdline);
     if (ret < 0) {
         return ret;
     }
@@ -472,3 +492,13 @@ int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
     }
     return ret;
 }
+
+const struct board_ops board_pc = {
+    .name = "pc",
+    .kernels = true,
+    .setup_vm = pc_setup_vm,
+    .init_devices = pc_devices_init,
+    .boot = pc_boot_kernel,
+    .destroy_devices = pc_devices_destroy,
+    .serial_input = pc_serial_input,
+};
