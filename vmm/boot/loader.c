@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elf_reader.h"
 #include "loader.h"
 #include "loader_bzimage.h"
 #include "loader_elf.h"
@@ -344,7 +345,7 @@ uint64_t loader_area_take(struct loader_area *a, uint64_t len, uint64_t align)
     return off;
 }
 
-int loader_write_zero(const struct boot_input *in, gpa_t gpa, uint64_t len)
+int loader_zero(boot_write_fn write, void *opaque, gpa_t gpa, uint64_t len)
 {
     static const uint8_t zeros[4096];
     int r;
@@ -352,7 +353,7 @@ int loader_write_zero(const struct boot_input *in, gpa_t gpa, uint64_t len)
     while (len > 0) {
         size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
 
-        r = in->write(in->opaque, gpa, zeros, n);
+        r = write(opaque, gpa, zeros, n);
         if (r < 0) {
             return r;
         }
@@ -362,159 +363,44 @@ int loader_write_zero(const struct boot_input *in, gpa_t gpa, uint64_t len)
     return 0;
 }
 
+int loader_write_zero(const struct boot_input *in, gpa_t gpa, uint64_t len)
+{
+    return loader_zero(in->write, in->opaque, gpa, len);
+}
+
 /* ---- ELF32/ELF64 ---- */
-
-/* The fields of an ELF header the loaders use, whatever the class. */
-struct elf_hdr {
-    bool is64;
-    uint16_t type;
-    uint64_t entry;
-    uint64_t phoff;
-    uint16_t phnum;
-};
-
-/* A program header, whatever the class. */
-struct elf_phdr {
-    uint32_t type;
-    uint32_t flags;
-    uint64_t offset;
-    uint64_t vaddr;
-    uint64_t paddr;
-    uint64_t filesz;
-    uint64_t memsz;
-    uint64_t align;
-};
-
-static int elf_read_hdr(const uint8_t *p, size_t size, struct elf_hdr *h,
-                        char *why, size_t whylen)
-{
-    size_t ehsize, phentsize, want_phentsize;
-    uint16_t machine, want_machine;
-    uint64_t ph_end;
-
-    if (size < EI_NIDENT || memcmp(p, ELFMAG, SELFMAG) != 0) {
-        return loader_fail(why, whylen, -ENOEXEC, "not an ELF file");
-    }
-    if (p[EI_DATA] != ELFDATA2LSB) {
-        return loader_fail(why, whylen, -ENOEXEC, "not a little-endian ELF");
-    }
-    memset(h, 0, sizeof(*h));
-    if (p[EI_CLASS] == ELFCLASS64) {
-        Elf64_Ehdr eh;
-
-        ehsize = sizeof(eh);
-        if (size < ehsize) {
-            goto truncated;
-        }
-        memcpy(&eh, p, sizeof(eh));
-        h->is64 = true;
-        h->type = eh.e_type;
-        h->entry = eh.e_entry;
-        h->phoff = eh.e_phoff;
-        h->phnum = eh.e_phnum;
-        machine = eh.e_machine;
-        phentsize = eh.e_phentsize;
-        want_machine = EM_X86_64;
-        want_phentsize = sizeof(Elf64_Phdr);
-    } else if (p[EI_CLASS] == ELFCLASS32) {
-        Elf32_Ehdr eh;
-
-        ehsize = sizeof(eh);
-        if (size < ehsize) {
-            goto truncated;
-        }
-        memcpy(&eh, p, sizeof(eh));
-        h->type = eh.e_type;
-        h->entry = eh.e_entry;
-        h->phoff = eh.e_phoff;
-        h->phnum = eh.e_phnum;
-        machine = eh.e_machine;
-        phentsize = eh.e_phentsize;
-        want_machine = EM_386;
-        want_phentsize = sizeof(Elf32_Phdr);
-    } else {
-        return loader_fail(why, whylen, -ENOEXEC, "unknown ELF class %u",
-                           p[EI_CLASS]);
-    }
-    if (machine != want_machine) {
-        return loader_fail(why, whylen, -ENOEXEC,
-                           "ELF%d for machine %u, not x86 (%u)",
-                           h->is64 ? 64 : 32, machine, want_machine);
-    }
-    if (h->type != ET_EXEC) {
-        return loader_fail(why, whylen, -ENOEXEC,
-                           "ELF type %u is not an executable (ET_EXEC)",
-                           h->type);
-    }
-    if (phentsize != want_phentsize) {
-        return loader_fail(why, whylen, -EINVAL,
-                           "e_phentsize %zu, expected %zu", phentsize,
-                           want_phentsize);
-    }
-    if (h->phnum == 0 || h->phnum == PN_XNUM) {
-        return loader_fail(why, whylen, -EINVAL,
-                           "unsupported program header count %u", h->phnum);
-    }
-    if (__builtin_add_overflow(h->phoff, (uint64_t)h->phnum * phentsize,
-                               &ph_end) ||
-        ph_end > size) {
-        return loader_fail(why, whylen, -EINVAL,
-                           "program headers (offset 0x%llx, %u entries) run "
-                           "past the end of the file (%zu bytes)",
-                           (unsigned long long)h->phoff, h->phnum, size);
-    }
-    return 0;
-
-truncated:
-    return loader_fail(why, whylen, -EINVAL,
-                       "truncated ELF header (%zu bytes, need %zu)", size,
-                       ehsize);
-}
-
-/* Program header (i) of an image whose header elf_read_hdr() accepted. */
-static void elf_read_phdr(const uint8_t *p, const struct elf_hdr *h, unsigned i,
-                          struct elf_phdr *ph)
-{
-    if (h->is64) {
-        Elf64_Phdr e;
-
-        memcpy(&e, p + h->phoff + (uint64_t)i * sizeof(e), sizeof(e));
-        *ph = (struct elf_phdr){e.p_type,  e.p_flags,  e.p_offset, e.p_vaddr,
-                                e.p_paddr, e.p_filesz, e.p_memsz,  e.p_align};
-    } else {
-        Elf32_Phdr e;
-
-        memcpy(&e, p + h->phoff + (uint64_t)i * sizeof(e), sizeof(e));
-        *ph = (struct elf_phdr){e.p_type,  e.p_flags,  e.p_offset, e.p_vaddr,
-                                e.p_paddr, e.p_filesz, e.p_memsz,  e.p_align};
-    }
-}
-
-static int elf_check_file_range(size_t size, unsigned idx, uint64_t off,
-                                uint64_t len, char *why, size_t whylen)
-{
-    uint64_t end;
-
-    if (__builtin_add_overflow(off, len, &end) || end > size) {
-        return loader_fail(why, whylen, -EINVAL,
-                           "program header %u: file bytes 0x%llx+0x%llx run "
-                           "past the end of the file (%zu bytes)",
-                           idx, (unsigned long long)off,
-                           (unsigned long long)len, size);
-    }
-    return 0;
-}
 
 bool loader_elf_is_x86(const void *img, size_t size)
 {
     struct elf_hdr h;
 
-    return img && elf_read_hdr(img, size, &h, NULL, 0) == 0;
+    return img && elf_read_hdr(img, size, ELF_CLASS_32 | ELF_CLASS_64, &h, NULL,
+                               0) == 0;
 }
 
-static uint64_t align_up4or8(uint64_t v, uint64_t align)
+/* What loader_elf_find_note() looks for, and where it puts it. */
+struct note_query {
+    const char *name;
+    size_t namesz;
+    uint32_t type;
+    const uint8_t **desc;
+    uint32_t *descsz;
+};
+
+static int note_match(void *opaque, const struct elf_note *n, char *why,
+                      size_t whylen)
 {
-    return (v + align - 1) & ~(align - 1);
+    const struct note_query *q = opaque;
+
+    (void)why;
+    (void)whylen;
+    if (n->type != q->type || n->namesz != q->namesz ||
+        memcmp(n->name, q->name, q->namesz) != 0) {
+        return 0;
+    }
+    *q->desc = n->desc;
+    *q->descsz = n->descsz;
+    return 1;
 }
 
 int loader_elf_find_note(const void *img, size_t size, const char *name,
@@ -522,55 +408,26 @@ int loader_elf_find_note(const void *img, size_t size, const char *name,
                          char *why, size_t whylen)
 {
     const uint8_t *p = img;
-    size_t namesz = strlen(name) + 1;
+    struct note_query q = {name, strlen(name) + 1, type, desc, descsz};
     struct elf_hdr h;
     struct elf_phdr ph;
     int r;
 
-    r = elf_read_hdr(p, size, &h, why, whylen);
+    r = elf_read_hdr(p, size, ELF_CLASS_32 | ELF_CLASS_64, &h, why, whylen);
     if (r < 0) {
         return r;
     }
     for (unsigned i = 0; i < h.phnum; i++) {
-        uint64_t align, off = 0;
-
         elf_read_phdr(p, &h, i, &ph);
         if (ph.type != PT_NOTE) {
             continue;
         }
         r = elf_check_file_range(size, i, ph.offset, ph.filesz, why, whylen);
-        if (r < 0) {
-            return r;
+        if (r == 0) {
+            r = elf_walk_notes(p, i, &ph, note_match, &q, why, whylen);
         }
-        /* Notes are 4-byte aligned in practice, 8 when the segment says. */
-        align = ph.align == 8 ? 8 : 4;
-        while (off < ph.filesz) {
-            const uint8_t *n = p + ph.offset + off;
-            uint64_t name_off, desc_off;
-            Elf32_Nhdr nh; /* the same layout in ELF64 */
-
-            if (ph.filesz - off < sizeof(nh)) {
-                return loader_fail(why, whylen, -EINVAL,
-                                   "program header %u: truncated note", i);
-            }
-            memcpy(&nh, n, sizeof(nh));
-            /* 32-bit sizes and offsets below the file size: no overflow. */
-            name_off = off + sizeof(nh);
-            desc_off = align_up4or8(name_off + nh.n_namesz, align);
-            if (name_off + nh.n_namesz > ph.filesz ||
-                desc_off + nh.n_descsz > ph.filesz) {
-                return loader_fail(why, whylen, -EINVAL,
-                                   "program header %u: note runs past its "
-                                   "segment",
-                                   i);
-            }
-            if (nh.n_type == type && nh.n_namesz == namesz &&
-                memcmp(p + ph.offset + name_off, name, namesz) == 0) {
-                *desc = p + ph.offset + desc_off;
-                *descsz = nh.n_descsz;
-                return 0;
-            }
-            off = align_up4or8(desc_off + nh.n_descsz, align);
+        if (r != 0) {
+            return r < 0 ? r : 0;
         }
     }
     return -ENOENT;
@@ -587,7 +444,7 @@ int loader_segs_parse(const void *img, size_t size, struct loader_segs *segs,
     if (!img) {
         return loader_fail(why, whylen, -EINVAL, "no image");
     }
-    r = elf_read_hdr(p, size, &h, why, whylen);
+    r = elf_read_hdr(p, size, ELF_CLASS_32 | ELF_CLASS_64, &h, why, whylen);
     if (r < 0) {
         return r;
     }

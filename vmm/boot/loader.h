@@ -139,6 +139,10 @@ loader_place_high(const struct loader_ctx *ctx, uint64_t size, uint64_t align,
 /* Whether [a, a + alen) and [b, b + blen) share a byte. */
 bool loader_overlaps(gpa_t a, uint64_t alen, gpa_t b, uint64_t blen);
 
+/* Write (len) zero bytes at (gpa) through (write). 0 or -errno. */
+__attribute__((warn_unused_result)) int
+loader_zero(boot_write_fn write, void *opaque, gpa_t gpa, uint64_t len);
+
 /* Write (len) zero bytes at (gpa) through (in->write). 0 or -errno. */
 __attribute__((warn_unused_result)) int
 loader_write_zero(const struct boot_input *in, gpa_t gpa, uint64_t len);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot.h"
 #include "mem/types.h"
 
 /* The most PT_LOAD segments an image may have. */
@@ -45,11 +46,9 @@ struct loader_elf_limits {
     gpa_t max_gpa;
 };
 
-/*
- * Copy (len) bytes from (buf) to guest-physical (gpa); 0 or -errno.
- */
-typedef int (*loader_elf_write_fn)(void *opaque, gpa_t gpa, const void *buf,
-                                   size_t len);
+/* Copy (len) bytes from (buf) to guest-physical (gpa); 0 or -errno. The
+ * same as every loader's boot_write_fn. */
+typedef boot_write_fn loader_elf_write_fn;
 
 /*
  * Check the headers of the (size)-byte image at (image) and fill (*info)
