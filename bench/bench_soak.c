@@ -22,6 +22,18 @@
 /* Allocator noise tolerated on the resident set, in KiB. */
 #define SOAK_RSS_SLACK_KIB 512
 
+/*
+ * ASan's allocator keeps freed chunks in per-thread caches and size-class
+ * regions it never returns, so RSS is no measure of a leak there (in the
+ * nested runner 200 VMs grew it by 6 MiB with the quarantine off):
+ * LeakSanitizer is, and it runs at exit. RSS is still printed.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define SOAK_CHECK_RSS 0
+#else
+#define SOAK_CHECK_RSS 1
+#endif
+
 static int count_fds(void)
 {
     struct dirent *de;
@@ -100,7 +112,7 @@ int bench_soak(uint64_t runs, bool json, FILE *out)
     malloc_trim(0);
     fds1 = count_fds();
     rss1 = rss_kib();
-    grew = fds1 > fds0 || rss1 > rss0 + SOAK_RSS_SLACK_KIB;
+    grew = fds1 > fds0 || (SOAK_CHECK_RSS && rss1 > rss0 + SOAK_RSS_SLACK_KIB);
     if (json) {
         fprintf(out,
                 "{\"runs\":%" PRIu64 ",\"fds_before\":%d,\"fds_after\":%d,"
@@ -115,7 +127,9 @@ int bench_soak(uint64_t runs, bool json, FILE *out)
                 "%" PRIu64 " VMs (after %d warm-up runs): open fds %d -> %d, "
                 "RSS %" PRIu64 " -> %" PRIu64 " KiB (slack %d KiB): %s\n",
                 runs, SOAK_WARMUP, fds0, fds1, rss0, rss1, SOAK_RSS_SLACK_KIB,
-                grew ? "GREW" : "ok");
+                grew             ? "GREW"
+                : SOAK_CHECK_RSS ? "ok"
+                                 : "ok (RSS not checked under ASan)");
     }
     return grew ? -EOVERFLOW : 0;
 }
