@@ -23,10 +23,13 @@ bad() {
     echo "FAIL: $*" >&2
     fail=1
 }
-# QEMU processes of nested-run (their command line names a run folder)
-# that this test started: those running before it are left out.
+# QEMU processes of this checkout's nested-run (their command line names a
+# run folder in its cache) that this test started: those running before
+# it, and other checkouts' runs, are left out.
+cache=${VMM_NESTED_CACHE:-$repo/build/nested-cache}
 all_l1s() {
-    pgrep -f 'qemu-system-x86_64 .*/run\.[A-Za-z0-9]+/initrd' | sort
+    pgrep -f "qemu-system-x86_64 .*${cache//./\\.}/run\.[A-Za-z0-9]+/initrd" |
+        sort
 }
 before=$(all_l1s)
 l1s() {
