@@ -9,6 +9,32 @@
 #include "elf_reader.h"
 #include "loader.h"
 
+/* The class-dependent header fields of an image at least one header long,
+ * copied out (the image need not be aligned). */
+static void read_class_fields(const uint8_t *p, struct elf_hdr *h,
+                              uint16_t *machine, size_t *phentsize)
+{
+    if (h->is64) {
+        Elf64_Ehdr eh;
+
+        memcpy(&eh, p, sizeof(eh));
+        *h = (struct elf_hdr){true,         eh.e_type,  eh.e_entry,
+                              eh.e_phoff,   eh.e_phnum, h->ident_version,
+                              eh.e_version, eh.e_ehsize};
+        *machine = eh.e_machine;
+        *phentsize = eh.e_phentsize;
+    } else {
+        Elf32_Ehdr eh;
+
+        memcpy(&eh, p, sizeof(eh));
+        *h = (struct elf_hdr){false,        eh.e_type,  eh.e_entry,
+                              eh.e_phoff,   eh.e_phnum, h->ident_version,
+                              eh.e_version, eh.e_ehsize};
+        *machine = eh.e_machine;
+        *phentsize = eh.e_phentsize;
+    }
+}
+
 int elf_read_hdr(const uint8_t *p, size_t size, unsigned classes,
                  struct elf_hdr *h, char *why, size_t whylen)
 {
@@ -41,44 +67,16 @@ int elf_read_hdr(const uint8_t *p, size_t size, unsigned classes,
     }
     memset(h, 0, sizeof(*h));
     h->ident_version = p[EI_VERSION];
-    if (cls == ELF_CLASS_64) {
-        Elf64_Ehdr eh;
-
-        ehsize = sizeof(eh);
-        if (size < ehsize) {
-            goto truncated;
-        }
-        memcpy(&eh, p, sizeof(eh));
-        h->is64 = true;
-        h->type = eh.e_type;
-        h->entry = eh.e_entry;
-        h->phoff = eh.e_phoff;
-        h->phnum = eh.e_phnum;
-        h->version = eh.e_version;
-        h->ehsize = eh.e_ehsize;
-        machine = eh.e_machine;
-        phentsize = eh.e_phentsize;
-        want_machine = EM_X86_64;
-        want_phentsize = sizeof(Elf64_Phdr);
-    } else {
-        Elf32_Ehdr eh;
-
-        ehsize = sizeof(eh);
-        if (size < ehsize) {
-            goto truncated;
-        }
-        memcpy(&eh, p, sizeof(eh));
-        h->type = eh.e_type;
-        h->entry = eh.e_entry;
-        h->phoff = eh.e_phoff;
-        h->phnum = eh.e_phnum;
-        h->version = eh.e_version;
-        h->ehsize = eh.e_ehsize;
-        machine = eh.e_machine;
-        phentsize = eh.e_phentsize;
-        want_machine = EM_386;
-        want_phentsize = sizeof(Elf32_Phdr);
+    h->is64 = cls == ELF_CLASS_64;
+    ehsize = h->is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr);
+    if (size < ehsize) {
+        return loader_fail(why, whylen, -EINVAL,
+                           "truncated ELF header (%zu bytes, need %zu)", size,
+                           ehsize);
     }
+    read_class_fields(p, h, &machine, &phentsize);
+    want_machine = h->is64 ? EM_X86_64 : EM_386;
+    want_phentsize = h->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
     if (machine != want_machine) {
         return loader_fail(why, whylen, -ENOEXEC,
                            "ELF%d machine %u is not x86 (%u)",
@@ -108,11 +106,6 @@ int elf_read_hdr(const uint8_t *p, size_t size, unsigned classes,
                            (unsigned long long)h->phoff, h->phnum, size);
     }
     return 0;
-
-truncated:
-    return loader_fail(why, whylen, -EINVAL,
-                       "truncated ELF header (%zu bytes, need %zu)", size,
-                       ehsize);
 }
 
 void elf_read_phdr(const uint8_t *p, const struct elf_hdr *h, unsigned i,
