@@ -159,11 +159,15 @@ size_t loader_e820_default(uint64_t ram_below_4g, uint64_t ram_above_4g,
     return n;
 }
 
-int loader_input_check(const struct boot_input *in, struct loader_ctx *ctx,
+int loader_input_check(const struct boot_input *in,
+                       const struct boot_entry *out, struct loader_ctx *ctx,
                        char *why, size_t whylen)
 {
     uint64_t end;
 
+    if (!out) {
+        return loader_fail(why, whylen, -EINVAL, "no boot entry to fill");
+    }
     if (!in || !ctx) {
         return loader_fail(why, whylen, -EINVAL, "no boot input");
     }
@@ -596,4 +600,22 @@ int loader_modules_write(const struct boot_input *in, const gpa_t *mod_gpa,
         }
     }
     return 0;
+}
+
+int loader_commit(const struct boot_input *in, const struct loader_segs *segs,
+                  const gpa_t *mod_gpa, const void *info, size_t info_len,
+                  const char *info_name, char *why, size_t whylen)
+{
+    int r = loader_segs_write(in, segs, why, whylen);
+
+    if (r == 0) {
+        r = loader_modules_write(in, mod_gpa, why, whylen);
+    }
+    if (r == 0) {
+        r = in->write(in->opaque, BOOT_INFO_GPA, info, info_len);
+        if (r < 0) {
+            loader_fail(why, whylen, r, "writing the %s failed", info_name);
+        }
+    }
+    return r;
 }

@@ -109,12 +109,12 @@ loader_fail(char *why, size_t whylen, int err, const char *fmt, ...);
  * Check what every loader relies on in (in): an image and a write
  * function, RAM sizes (1 MiB to 4 GiB below 4 GiB), at most
  * BOOT_MAX_MODULES modules, each with data, and an e820 map of at most
- * BOOT_MAX_E820 entries that do not wrap. Fill (ctx) with (in) and the
- * effective e820 map. 0 or -errno with (why).
+ * BOOT_MAX_E820 entries that do not wrap, and an entry (out) to fill.
+ * Fill (ctx) with (in) and the effective e820 map. 0 or -errno with (why).
  */
 __attribute__((warn_unused_result)) int
-loader_input_check(const struct boot_input *in, struct loader_ctx *ctx,
-                   char *why, size_t whylen);
+loader_input_check(const struct boot_input *in, const struct boot_entry *out,
+                   struct loader_ctx *ctx, char *why, size_t whylen);
 
 /* Whether E820_RAM ranges of (ctx) cover all of [gpa, gpa + len). */
 bool loader_ram_covers(const struct loader_ctx *ctx, gpa_t gpa, uint64_t len);
@@ -192,6 +192,17 @@ loader_segs_check_placement(const struct loader_ctx *ctx,
 __attribute__((warn_unused_result)) int
 loader_segs_write(const struct boot_input *in, const struct loader_segs *segs,
                   char *why, size_t whylen);
+
+/*
+ * The last step of an ELF kernel's load, once everything is planned and
+ * checked: the segments (loader_segs_write()), the modules at (mod_gpa)
+ * (loader_modules_write()) and the (info_len)-byte boot information block
+ * at BOOT_INFO_GPA, named (info_name) in messages. 0 or -errno with (why).
+ */
+__attribute__((warn_unused_result)) int
+loader_commit(const struct boot_input *in, const struct loader_segs *segs,
+              const gpa_t *mod_gpa, const void *info, size_t info_len,
+              const char *info_name, char *why, size_t whylen);
 
 /*
  * Write every non-empty module of (in) at its planned GPA (mod_gpa[i]).

@@ -377,10 +377,7 @@ int loader_bzimage_load(const struct boot_input *in, struct boot_entry *out,
     uint8_t *zp;
     int r;
 
-    if (!out) {
-        return loader_fail(why, whylen, -EINVAL, "no boot entry to fill");
-    }
-    r = loader_input_check(in, &ctx, why, whylen);
+    r = loader_input_check(in, out, &ctx, why, whylen);
     if (r < 0) {
         return r;
     }

@@ -404,10 +404,7 @@ int loader_multiboot_load(const struct boot_input *in, struct boot_entry *out,
     size_t cmdline_len;
     int r;
 
-    if (!out) {
-        return loader_fail(why, whylen, -EINVAL, "no boot entry to fill");
-    }
-    r = loader_input_check(in, &ctx, why, whylen);
+    r = loader_input_check(in, out, &ctx, why, whylen);
     if (r < 0) {
         return r;
     }
@@ -459,17 +456,9 @@ int loader_multiboot_load(const struct boot_input *in, struct boot_entry *out,
     }
     mb_build_info(&ctx, pl, name, cmdline, info);
 
-    r = loader_segs_write(in, &pl->segs, why, whylen);
+    r = loader_commit(in, &pl->segs, pl->mod_gpa, info, pl->info_len,
+                      "multiboot info", why, whylen);
     if (r < 0) {
-        goto out;
-    }
-    r = loader_modules_write(in, pl->mod_gpa, why, whylen);
-    if (r < 0) {
-        goto out;
-    }
-    r = in->write(in->opaque, BOOT_INFO_GPA, info, pl->info_len);
-    if (r < 0) {
-        loader_fail(why, whylen, r, "writing the multiboot info failed");
         goto out;
     }
     *out = (struct boot_entry){

@@ -216,10 +216,7 @@ int loader_pvh_load(const struct boot_input *in, struct boot_entry *out,
     uint8_t *info = NULL;
     int r;
 
-    if (!out) {
-        return loader_fail(why, whylen, -EINVAL, "no boot entry to fill");
-    }
-    r = loader_input_check(in, &ctx, why, whylen);
+    r = loader_input_check(in, out, &ctx, why, whylen);
     if (r < 0) {
         return r;
     }
@@ -250,17 +247,9 @@ int loader_pvh_load(const struct boot_input *in, struct boot_entry *out,
     }
     pvh_build_info(&ctx, pl, cmdline, info);
 
-    r = loader_segs_write(in, &pl->segs, why, whylen);
+    r = loader_commit(in, &pl->segs, pl->mod_gpa, info, pl->info_len,
+                      "hvm_start_info", why, whylen);
     if (r < 0) {
-        goto out;
-    }
-    r = loader_modules_write(in, pl->mod_gpa, why, whylen);
-    if (r < 0) {
-        goto out;
-    }
-    r = in->write(in->opaque, BOOT_INFO_GPA, info, pl->info_len);
-    if (r < 0) {
-        loader_fail(why, whylen, r, "writing hvm_start_info failed");
         goto out;
     }
     *out = (struct boot_entry){
