@@ -768,13 +768,26 @@ static void ram_block_discard(struct ram_block *rb, uint64_t start,
 
 /* --- public API ---------------------------------------------------------- */
 
-int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
-                    const struct ram_block_opts *opts, struct ram_block **out,
-                    char *why, size_t whylen)
+/* Undo a backend's mapping: the memory and, for file backends, the fd. */
+static void ram_block_unmap(struct ram_block *rb)
+{
+    munmap(rb->host, (size_t)rb->max_length);
+    if (rb->fd >= 0) {
+        close(rb->fd);
+        rb->fd = -1;
+    }
+}
+
+/*
+ * The plan for a block: options checked, sizes rounded to the backend's
+ * page, and the huge page pool checked before anything is mapped.
+ */
+static int ram_plan_make(const char *name, uint64_t size, uint64_t max_size,
+                         const struct ram_block_opts *opts,
+                         struct ram_plan **out, char *why, size_t whylen)
 {
     static const struct ram_block_opts defaults;
     struct ram_plan *plan;
-    struct ram_block *rb;
     int ret;
 
     /* The plan holds a PATH_MAX buffer: keep it off the stack. */
@@ -789,14 +802,10 @@ int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
     plan->max_size = max_size;
 
     ret = ram_plan_options(plan, why, whylen);
-    if (ret < 0) {
-        goto err_plan;
+    if (ret == 0) {
+        ret = ram_plan_sizes(plan, why, whylen);
     }
-    ret = ram_plan_sizes(plan, why, whylen);
-    if (ret < 0) {
-        goto err_plan;
-    }
-    if (plan->hugetlb) {
+    if (ret == 0 && plan->hugetlb) {
         char what[128];
 
         /* A shared hugetlb mapping reserves its whole length at mmap. */
@@ -804,34 +813,42 @@ int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
                  ram_backend_name(plan->opts->backend));
         ret = hugepage_pool_check(what, plan->page, plan->max_size / plan->page,
                                   why, whylen);
-        if (ret < 0) {
-            goto err_plan;
-        }
     }
+    if (ret < 0) {
+        free(plan);
+        return ret;
+    }
+    *out = plan;
+    return 0;
+}
 
-    rb = calloc(1, sizeof(*rb));
-    if (!rb) {
-        set_why(why, whylen, "ram block \"%s\": out of memory", plan->name);
-        ret = -ENOMEM;
-        goto err_plan;
+/* A block for (plan), not yet mapped: name, dirty bitmap, sizes, flags. */
+static int ram_block_new(const struct ram_plan *plan, struct ram_block **out,
+                         char *why, size_t whylen)
+{
+    struct ram_block *rb = calloc(1, sizeof(*rb));
+    int ret = -ENOMEM;
+
+    if (rb) {
+        rb->name = strdup(plan->name);
     }
-    rb->name = strdup(plan->name);
-    if (!rb->name) {
-        set_why(why, whylen, "ram block \"%s\": out of memory", plan->name);
-        ret = -ENOMEM;
-        goto err_rb;
+    if (rb && rb->name) {
+        ret = dirty_bitmap_new(plan->max_size >> DIRTY_PAGE_SHIFT, &rb->dirty);
     }
-    ret = dirty_bitmap_new(max_size >> DIRTY_PAGE_SHIFT, &rb->dirty);
     if (ret < 0) {
         set_why(why, whylen, "ram block \"%s\": out of memory", plan->name);
-        goto err_name;
+        if (rb) {
+            free(rb->name);
+        }
+        free(rb);
+        return ret;
     }
     rb->fd = -1;
-    rb->used_length = size;
-    rb->max_length = max_size;
+    rb->used_length = plan->size;
+    rb->max_length = plan->max_size;
     rb->page_size = plan->page;
     rb->backend = plan->opts->backend;
-    if (max_size > size) {
+    if (plan->max_size > plan->size) {
         rb->flags |= RAM_BLOCK_RESIZEABLE;
     }
     if (plan->hugetlb) {
@@ -840,6 +857,16 @@ int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
     if (plan->opts->shared || rb->backend != RAM_BACKEND_ANON) {
         rb->flags |= RAM_BLOCK_SHARED;
     }
+    *out = rb;
+    return 0;
+}
+
+/* Map (rb) with its backend, then THP advice and preallocation if asked;
+ * on failure nothing stays mapped or open. */
+static int ram_block_map(struct ram_plan *plan, struct ram_block *rb, char *why,
+                         size_t whylen)
+{
+    int ret = -EINVAL;
 
     switch (rb->backend) {
     case RAM_BACKEND_ANON:
@@ -853,52 +880,65 @@ int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
         break;
     }
     if (ret < 0) {
-        goto err_name;
+        return ret;
     }
-
     if (plan->opts->thp &&
-        madvise(rb->host, (size_t)max_size, MADV_HUGEPAGE) < 0) {
+        madvise(rb->host, (size_t)rb->max_length, MADV_HUGEPAGE) < 0) {
         ret = -errno;
         set_why(why, whylen,
                 "ram block \"%s\": thp: madvise(MADV_HUGEPAGE): %s (kernel "
                 "without transparent huge pages?)",
                 plan->name, strerror(-ret));
-        goto err_unmap;
-    }
-    if (plan->opts->prealloc) {
+    } else if (plan->opts->prealloc) {
         rb->flags |= RAM_BLOCK_PREALLOC;
-        ret = ram_block_populate(rb, 0, size, plan->opts->progress,
+        ret = ram_block_populate(rb, 0, rb->used_length, plan->opts->progress,
                                  plan->opts->progress_opaque, why, whylen);
+    }
+    if (ret < 0) {
+        ram_block_unmap(rb);
+    }
+    return ret;
+}
+
+int ram_block_alloc(const char *name, uint64_t size, uint64_t max_size,
+                    const struct ram_block_opts *opts, struct ram_block **out,
+                    char *why, size_t whylen)
+{
+    struct ram_plan *plan;
+    struct ram_block *rb = NULL;
+    int ret;
+
+    ret = ram_plan_make(name, size, max_size, opts, &plan, why, whylen);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = ram_block_new(plan, &rb, why, whylen);
+    if (ret == 0) {
+        ret = ram_block_map(plan, rb, why, whylen);
         if (ret < 0) {
-            goto err_unmap;
+            dirty_bitmap_free(rb->dirty);
+            free(rb->name);
+            free(rb);
+            rb = NULL;
         }
     }
-
-    pthread_mutex_lock(&ram_list_lock);
-    ret = ram_list_insert_locked(rb);
-    pthread_mutex_unlock(&ram_list_lock);
-    if (ret < 0) {
-        set_why(why, whylen,
-                "ram block \"%s\": no room for 0x%" PRIx64
-                " bytes in the ram_addr space",
-                plan->name, max_size);
-        goto err_unmap;
+    if (rb) {
+        pthread_mutex_lock(&ram_list_lock);
+        ret = ram_list_insert_locked(rb);
+        pthread_mutex_unlock(&ram_list_lock);
+        if (ret < 0) {
+            set_why(why, whylen,
+                    "ram block \"%s\": no room for 0x%" PRIx64
+                    " bytes in the ram_addr space",
+                    plan->name, max_size);
+            ram_block_unmap(rb);
+            dirty_bitmap_free(rb->dirty);
+            free(rb->name);
+            free(rb);
+        } else {
+            *out = rb;
+        }
     }
-    free(plan);
-    *out = rb;
-    return 0;
-
-err_unmap:
-    munmap(rb->host, (size_t)max_size);
-    if (rb->fd >= 0) {
-        close(rb->fd);
-    }
-err_name:
-    dirty_bitmap_free(rb->dirty);
-    free(rb->name);
-err_rb:
-    free(rb);
-err_plan:
     free(plan);
     return ret;
 }
