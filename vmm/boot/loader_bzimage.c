@@ -98,12 +98,13 @@ bool loader_bzimage_detect(const void *img, size_t size)
            memcmp(p + HDR_MAGIC, "HdrS", 4) == 0;
 }
 
-static int bz_check_header(const struct boot_input *in, struct bz_plan *pl,
-                           char *why, size_t whylen)
+/* The real-mode part: signature, protocol version, setup header and
+ * setup sectors, and the flags that say a 64-bit bzImage. */
+static int bz_check_setup(const struct boot_input *in, struct bz_plan *pl,
+                          char *why, size_t whylen)
 {
     const uint8_t *p = in->image;
     uint16_t version;
-    uint64_t syssize_bytes, avail, payload_end;
     unsigned setup_sects;
     uint8_t loadflags;
     uint16_t xloadflags;
@@ -164,6 +165,17 @@ static int bz_check_header(const struct boot_input *in, struct bz_plan *pl,
                            "XLF_KERNEL_64): a 32-bit kernel?",
                            xloadflags);
     }
+    return 0;
+}
+
+/* The protected-mode kernel after the setup: its length (syssize), the
+ * payload inside it, init_size, alignment and the fields placement uses. */
+static int bz_check_kernel(const struct boot_input *in, struct bz_plan *pl,
+                           char *why, size_t whylen)
+{
+    const uint8_t *p = in->image;
+    uint64_t syssize_bytes, avail, payload_end;
+
     /* syssize counts 16-byte paragraphs; the last may be partial. */
     syssize_bytes = (uint64_t)loader_get32(p + HDR_SYSSIZE) * 16;
     avail = in->size - pl->setup_size;
@@ -220,6 +232,14 @@ static int bz_check_header(const struct boot_input *in, struct bz_plan *pl,
     pl->initrd_addr_max = loader_get32(p + HDR_INITRD_ADDR_MAX);
     pl->img = p;
     return 0;
+}
+
+static int bz_check_header(const struct boot_input *in, struct bz_plan *pl,
+                           char *why, size_t whylen)
+{
+    int r = bz_check_setup(in, pl, why, whylen);
+
+    return r < 0 ? r : bz_check_kernel(in, pl, why, whylen);
 }
 
 /*
