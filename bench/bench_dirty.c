@@ -1071,70 +1071,92 @@ static void gp_string(FILE *f, const char *s)
     fputc('\'', f);
 }
 
-static int write_plot(const struct bench_dirty_opts *o,
-                      const struct mode_result *res)
-{
-    /* One colour per mode in both panels, in modes[] order. */
-    static const char *const colour[NR_MODES] = {"#9400d3", "#009e73",
-                                                 "#56b4e9", "#e69f00"};
-    char dir[] = "/tmp/vmm-plot.XXXXXX";
-    char path[sizeof(dir) + 32];
-    bool first;
-    FILE *f;
-    pid_t pid;
-    int status, ret = 0;
+/* One colour per mode in both panels, in modes[] order. */
+static const char *const plot_colour[NR_MODES] = {"#9400d3", "#009e73",
+                                                  "#56b4e9", "#e69f00"};
 
-    if (!mkdtemp(dir)) {
-        ret = -errno;
-        fprintf(stderr,
-                "vmm bench dirty-log: --plot: temporary directory: %s\n",
-                strerror(-ret));
-        return ret;
+/* One sample of (m)'s series as a data line: time, rate, latency. */
+static void plot_sample(FILE *f, const struct mode_result *r, size_t i,
+                        size_t *j)
+{
+    const struct sample *s = &r->ser[i];
+    double rate = NAN;
+
+    /* The rate over the latest window of PLOT_RATE_WINDOW_S. */
+    while (*j + 1 < i && s->t - r->ser[*j + 1].t >= PLOT_RATE_WINDOW_S) {
+        (*j)++;
     }
+    if (*j < i && s->t - r->ser[*j].t >= PLOT_RATE_WINDOW_S) {
+        rate = (double)(s->writes - r->ser[*j].writes) / (s->t - r->ser[*j].t);
+    }
+    fprintf(f, "%.4f ", s->t);
+    if (isnan(rate)) {
+        fputs("NaN ", f);
+    } else {
+        fprintf(f, "%.1f ", rate);
+    }
+    if (s->lat_ms >= 0) {
+        fprintf(f, "%.4f\n", s->lat_ms);
+    } else {
+        fputs("NaN\n", f);
+    }
+}
+
+/* DIR/MODE.dat for each mode that ran. */
+static int plot_write_data(const char *dir, const struct mode_result *res)
+{
+    char path[64];
+
     for (size_t m = 0; m < NR_MODES; m++) {
+        FILE *f;
+
         if (!res[m].ran) {
             continue;
         }
         snprintf(path, sizeof(path), "%s/%s.dat", dir, modes[m].name);
         f = fopen(path, "we");
         if (!f) {
-            ret = -errno;
-            break;
+            return -errno;
         }
         fprintf(f, "# t_s guest_pages_per_s harvest_ms\n");
         for (size_t i = 0, j = 0; i < res[m].nr_ser; i++) {
-            const struct sample *s = &res[m].ser[i];
-            double rate = NAN;
-
-            /* The rate over the latest window of PLOT_RATE_WINDOW_S. */
-            while (j + 1 < i &&
-                   s->t - res[m].ser[j + 1].t >= PLOT_RATE_WINDOW_S) {
-                j++;
-            }
-            if (j < i && s->t - res[m].ser[j].t >= PLOT_RATE_WINDOW_S) {
-                rate = (double)(s->writes - res[m].ser[j].writes) /
-                       (s->t - res[m].ser[j].t);
-            }
-            fprintf(f, "%.4f ", s->t);
-            if (isnan(rate)) {
-                fputs("NaN ", f);
-            } else {
-                fprintf(f, "%.1f ", rate);
-            }
-            if (s->lat_ms >= 0) {
-                fprintf(f, "%.4f\n", s->lat_ms);
-            } else {
-                fputs("NaN\n", f);
-            }
+            plot_sample(f, &res[m], i, &j);
         }
         fclose(f);
     }
-    snprintf(path, sizeof(path), "%s/plot.gp", dir);
-    f = ret == 0 ? fopen(path, "we") : NULL;
+    return 0;
+}
+
+/* The plot line of column (col) for each mode that ran (and logs, when
+ * (logging_only)); false when there was none. */
+static bool plot_lines(FILE *f, const char *dir, const struct mode_result *res,
+                       int col, double lw, bool logging_only)
+{
+    bool first = true;
+
+    for (size_t m = 0; m < NR_MODES; m++) {
+        if (!res[m].ran || (logging_only && modes[m].bit == BENCH_DIRTY_NONE)) {
+            continue;
+        }
+        fprintf(f,
+                "%s'%s/%s.dat' using 1:%d with lines lw %g lc rgb '%s' "
+                "title '%s'",
+                first ? "" : ", ", dir, modes[m].name, col, lw, plot_colour[m],
+                modes[m].name);
+        first = false;
+    }
+    return !first;
+}
+
+/* The gnuplot script at (path): two panels, dirty rate and latency. */
+static int plot_write_script(const char *path, const char *dir,
+                             const struct bench_dirty_opts *o,
+                             const struct mode_result *res)
+{
+    FILE *f = fopen(path, "we");
+
     if (!f) {
-        ret = ret ? ret : -errno;
-        fprintf(stderr, "vmm bench dirty-log: --plot: %s\n", strerror(-ret));
-        goto out;
+        return -errno;
     }
     fputs("set terminal svg size 1100,800 dynamic background rgb 'white'\n"
           "set output ",
@@ -1151,38 +1173,43 @@ static int write_plot(const struct bench_dirty_opts *o,
             o->memory >> 20, o->vcpus,
             o->pattern == TESTDEV_DIRTY_PATTERN_RANDOM ? "random" : "seq",
             o->interval_ms);
-    first = true;
-    for (size_t m = 0; m < NR_MODES; m++) {
-        if (res[m].ran) {
-            fprintf(f,
-                    "%s'%s/%s.dat' using 1:2 with lines lw 1.5 lc rgb '%s' "
-                    "title '%s'",
-                    first ? "" : ", ", dir, modes[m].name, colour[m],
-                    modes[m].name);
-            first = false;
-        }
-    }
+    plot_lines(f, dir, res, 2, 1.5, false);
     fputs("\nset title 'harvest latency'\nset ylabel 'ms'\n"
           "set format y '%g'\nplot ",
           f);
-    first = true;
-    for (size_t m = 0; m < NR_MODES; m++) {
-        if (res[m].ran && modes[m].bit != BENCH_DIRTY_NONE) {
-            fprintf(f,
-                    "%s'%s/%s.dat' using 1:3 with lines lw 1 lc rgb '%s' "
-                    "title '%s'",
-                    first ? "" : ", ", dir, modes[m].name, colour[m],
-                    modes[m].name);
-            first = false;
-        }
-    }
-    if (first) {
+    if (!plot_lines(f, dir, res, 3, 1, true)) {
         /* Only `none` ran: no latencies to draw. */
         fputs("NaN title 'no logging mode ran'", f);
     }
     fputs("\nunset multiplot\n", f);
     fclose(f);
+    return 0;
+}
 
+static int write_plot(const struct bench_dirty_opts *o,
+                      const struct mode_result *res)
+{
+    char dir[] = "/tmp/vmm-plot.XXXXXX";
+    char path[sizeof(dir) + 32];
+    pid_t pid;
+    int status, ret;
+
+    if (!mkdtemp(dir)) {
+        ret = -errno;
+        fprintf(stderr,
+                "vmm bench dirty-log: --plot: temporary directory: %s\n",
+                strerror(-ret));
+        return ret;
+    }
+    snprintf(path, sizeof(path), "%s/plot.gp", dir);
+    ret = plot_write_data(dir, res);
+    if (ret == 0) {
+        ret = plot_write_script(path, dir, o, res);
+    }
+    if (ret < 0) {
+        fprintf(stderr, "vmm bench dirty-log: --plot: %s\n", strerror(-ret));
+        goto out;
+    }
     pid = fork();
     if (pid == 0) {
         execlp("gnuplot", "gnuplot", path, (char *)NULL);
