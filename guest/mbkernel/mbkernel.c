@@ -960,13 +960,6 @@ static bool str_contains(const char *s, const char *word)
 }
 
 /*
- * With "exit=acpi", "exit=kbd" or "exit=cf9" on the command line, end the
- * VM the way an OS powers off or reboots instead of through
- * isa-debug-exit: the VMM must end with status 0. The ACPI ports are the
- * ones vmm's FADT names (PM1a_CNT 0x604, S5 = 5); a real OS reads them
- * from the FADT.
- */
-/*
  * With "ioprobe" on the command line, make port accesses the VMM drops:
  * three reads of an unassigned port (0x2f8, where a second UART would
  * be) and one misaligned dword read inside the PCI host's ports. Its
@@ -988,6 +981,13 @@ static void io_probe(const struct facts *f)
     say("io probe done");
 }
 
+/*
+ * With "exit=acpi", "exit=kbd" or "exit=cf9" on the command line, end the
+ * VM the way an OS powers off or reboots instead of through
+ * isa-debug-exit: the VMM must end with status 0. The ACPI ports are the
+ * ones vmm's FADT names (PM1a_CNT 0x604, S5 = 5); a real OS reads them
+ * from the FADT.
+ */
 static void guest_initiated_exit(const struct facts *f)
 {
     if (str_contains(f->fw_cmdline, "exit=acpi")) {

@@ -84,8 +84,7 @@ int elf_read_hdr(const uint8_t *p, size_t size, unsigned classes,
     }
     if (h->type != ET_EXEC) {
         return loader_fail(why, whylen, -ENOEXEC,
-                           "ELF type %u is not an executable (ET_EXEC): "
-                           "link statically without PIE",
+                           "ELF type %u is not an executable (ET_EXEC)",
                            h->type);
     }
     if (phentsize != want_phentsize) {
