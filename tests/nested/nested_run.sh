@@ -3,7 +3,8 @@
 # scripts/nested-run itself (label nested; runs on the host, never inside
 # an L1): the command's status and streams come back, its stdout and
 # stderr apart and free of the L1's console; a timeout and SIGTERM end
-# with 124 and 143 and leave no QEMU behind; bad options exit 2.
+# with 124 and 143, a hung L1 with 125, and leave no QEMU behind; bad
+# options exit 2.
 #   nested_run.sh REPO
 set -u
 repo=$1
@@ -75,6 +76,16 @@ st=$?
 [ "$st" = 143 ] || bad "status $st after SIGTERM, want 143"
 sleep 1
 [ -z "$(l1s)" ] || bad "QEMU left behind after SIGTERM: $(l1s)"
+
+# An L1 that stops making progress (here: every process but the command
+# stopped, so the console heartbeat stops) is killed and reported as hung.
+NESTED_RUN_HANG_S=20 timeout 120 "$nr" -- sh -c 'kill -STOP -1; sleep 300' \
+    >/dev/null 2>"$t/err"
+st=$?
+[ "$st" = 125 ] && grep -q "the L1 hung" "$t/err" ||
+    bad "hung L1: status $st, $(cat "$t/err")"
+sleep 1
+[ -z "$(l1s)" ] || bad "QEMU left behind after a hang: $(l1s)"
 
 # QEMU that cannot start: 125 and one line with QEMU's reason, no hang.
 timeout 60 "$nr" --memory 99999999G -- true 2>"$t/err"
