@@ -42,7 +42,7 @@ pool_reserve() {
 
 HUGE_MNT=
 hugetlbfs_mount() {
-    HUGE_MNT=$(mktemp -d /tmp/vmm-hugetlbfs.XXXXXX)
+    HUGE_MNT=$(mktemp -d -t vmm-hugetlbfs.XXXXXX)
     mount -t hugetlbfs -o pagesize=2M none "$HUGE_MNT"
 }
 

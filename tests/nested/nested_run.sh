@@ -49,6 +49,12 @@ st=$?
 
 "$nr" -- sh -c 'pwd; echo "$NESTED_TEST_VAR"' >"$t/out" 2>"$t/err"
 [ "$(sed -n 1p "$t/out")" = "$PWD" ] || bad "cwd $(sed -n 1p "$t/out"), want $PWD"
+# A working directory under the host's /tmp (a checkout cloned there) is
+# the same directory inside.
+mkdir -p "$t/wd"
+(cd "$t/wd" && "$nr" -- sh -c 'pwd; echo x >here') >"$t/out" 2>&1
+[ "$(sed -n 1p "$t/out")" = "$t/wd" ] && [ -s "$t/wd/here" ] ||
+    bad "cwd under /tmp: $(cat "$t/out")"
 NESTED_TEST_VAR="a b" "$nr" -- sh -c 'echo "$NESTED_TEST_VAR"' >"$t/out" 2>&1
 [ "$(cat "$t/out")" = "a b" ] || bad "environment not passed: $(cat "$t/out")"
 
