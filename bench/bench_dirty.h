@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "mem/ramblock.h"
+#include "util/opt.h"
 
 /* Modes, as bits of bench_dirty_opts.modes, in the order they run. */
 #define BENCH_DIRTY_NONE (1u << 0)
@@ -53,8 +54,8 @@ struct bench_dirty_opts {
  * Parse the arguments after `bench dirty-log` into (o), defaults first:
  * --mode all, --memory 1G, the whole usable RAM as working set, --pattern
  * seq, --vcpus 1, --duration 2, --interval 10, --ring-entries 65536,
- * --clear-chunk 0 (whole slot), --mem-backend anon, --rounds 3. Pure: on
- * error returns -EINVAL with one line in (why).
+ * --clear-chunk 0 (whole slot), --mem-backend anon, --rounds 3. Pure:
+ * returns 0, OPT_HELP for --help, or -EINVAL with one line in (why).
  */
 __attribute__((warn_unused_result)) int
 bench_dirty_parse(int argc, char **argv, struct bench_dirty_opts *o, char *why,
@@ -69,7 +70,7 @@ bench_dirty_parse(int argc, char **argv, struct bench_dirty_opts *o, char *why,
 __attribute__((warn_unused_result)) int
 bench_dirty_log(const struct bench_dirty_opts *o, FILE *out);
 
-/* The usage lines of `vmm bench dirty-log`, for --help. */
-extern const char bench_dirty_usage[];
+/* `vmm bench dirty-log`'s option table, for --help. */
+extern const struct opt_cmd bench_dirty_cmd;
 
 #endif /* VMM_BENCH_DIRTY_H */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <urcu.h>
 
@@ -303,6 +304,8 @@ int bench_memory(bool json, FILE *out)
     for (i = 0; i < 3; i++) {
         ret = bench_one(sizes[i], 42 + i, &res[i]);
         if (ret < 0) {
+            fprintf(stderr, "vmm bench memory: %zu regions: %s\n", sizes[i],
+                    strerror(-ret));
             return ret;
         }
     }

@@ -131,5 +131,11 @@ int bench_soak(uint64_t runs, bool json, FILE *out)
                 : SOAK_CHECK_RSS ? "ok"
                                  : "ok (RSS not checked under ASan)");
     }
-    return grew ? -EOVERFLOW : 0;
+    if (grew) {
+        fprintf(stderr,
+                "vmm bench soak: open fds or RSS grew over %" PRIu64 " VMs\n",
+                runs);
+        return -EOVERFLOW;
+    }
+    return 0;
 }

@@ -70,6 +70,29 @@ int cli_parse_size(const char *s, uint64_t *out)
     return -EINVAL;
 }
 
+int cli_parse_mem_size(const char *s, uint64_t *out)
+{
+    size_t n = 0;
+    uint64_t v;
+    int ret;
+
+    while (s && s[n] >= '0' && s[n] <= '9') {
+        n++;
+    }
+    if (!s || n == 0 || s[n] != '\0') {
+        return cli_parse_size(s, out);
+    }
+    ret = cli_parse_size(s, &v);
+    if (ret < 0) {
+        return ret;
+    }
+    if (v > (UINT64_MAX >> 20)) {
+        return -ERANGE;
+    }
+    *out = v << 20;
+    return 0;
+}
+
 void cli_one_line(char *s)
 {
     for (; *s; s++) {

@@ -9,11 +9,7 @@
 
 #include "util/json.h"
 
-/*
- * Length of the well-formed UTF-8 sequence at (p), (n) bytes available,
- * whose first byte is >= 0x80; 0 when it is not one.
- */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t utf8_len(const unsigned char *p, size_t n)
 {
     unsigned char c = p[0], lo = 0x80, hi = 0xbf;
     size_t len;

@@ -981,6 +981,100 @@ static void io_probe(const struct facts *f)
     say("io probe done");
 }
 
+/* One raw console line (no "mbkernel: " prefix). */
+static void raw_line(const char *s)
+{
+    out_mem(s, (uint32_t)str_len_max(s, 1u << 20));
+    out_mem("\n", 1);
+    uart_flush();
+}
+
+static void raw_lines(const char *const *lines)
+{
+    for (; *lines; lines++) {
+        raw_line(*lines);
+    }
+}
+
+/* KUnit's shape: one suite of five, 3 pass, 1 skip, 1 fail. */
+static const char *const ktap_mixed[] = {
+    "KTAP version 1",
+    "1..1",
+    "    KTAP version 1",
+    "    # Subtest: mbk_demo",
+    "    1..5",
+    "    ok 1 pass_one",
+    "    ok 2 pass_two",
+    "    ok 3 skip_three # SKIP no such device",
+    "    # fail_four: EXPECTATION FAILED at mbkernel.c:1",
+    "    # Expected answer == 42, but answer == 41",
+    "    not ok 4 fail_four",
+    "    ok 5 pass_five",
+    "# mbk_demo: pass:3 fail:1 skip:1 total:5",
+    "not ok 1 mbk_demo",
+    NULL,
+};
+
+static const char *const ktap_pass[] = {
+    "TAP version 13", "1..3", "ok 1 first", "ok 2 second # SKIP not here",
+    "ok 3 third",     NULL,
+};
+
+/* A plan of three with two results: the guest then powers off. */
+static const char *const ktap_trunc[] = {
+    "KTAP version 1", "1..3", "ok 1 first", "ok 2 second", NULL,
+};
+
+/* Subtests 20 deep, a 6000-byte line, invalid UTF-8 and control bytes. */
+static void ktap_hostile(void)
+{
+    static char line[6100];
+    unsigned d, i;
+
+    raw_line("KTAP version 1");
+    raw_line("1..2");
+    raw_line("not ok 1 bad\xff\xfe name <&> \x01\x1b[31m");
+    for (i = 0; i < 6000; i++) {
+        line[i] = (char)('#' + (i % 64 == 0 ? 0 : 1 + i % 50));
+    }
+    line[0] = '#';
+    line[6000] = '\0';
+    raw_line(line);
+    for (d = 1; d <= 20; d++) {
+        for (i = 0; i < 4 * d; i++) {
+            line[i] = ' ';
+        }
+        line[i] = '\0';
+        out_mem(line, i);
+        raw_line("KTAP version 1");
+    }
+    raw_line("ok 2 never reached");
+}
+
+/*
+ * With "ktap=mixed|pass|trunc|hostile" on the command line, print a KTAP
+ * document on the console (vmm run --ktap reads it). mixed and pass end
+ * their plan (the VMM ends the VM there); trunc and hostile power off
+ * through ACPI S5 after theirs.
+ */
+static void print_ktap(const struct facts *f)
+{
+    if (str_contains(f->fw_cmdline, "ktap=mixed")) {
+        raw_lines(ktap_mixed);
+    } else if (str_contains(f->fw_cmdline, "ktap=pass")) {
+        raw_lines(ktap_pass);
+    } else if (str_contains(f->fw_cmdline, "ktap=trunc")) {
+        raw_lines(ktap_trunc);
+    } else if (str_contains(f->fw_cmdline, "ktap=hostile")) {
+        ktap_hostile();
+    } else {
+        return;
+    }
+    say("KTAP document printed; powering off through ACPI S5");
+    outw(0x604, (uint16_t)((5u << 10) | (1u << 13)));
+    debug_exit(MBK_EXIT_FAIL);
+}
+
 /*
  * With "exit=acpi", "exit=kbd" or "exit=cf9" on the command line, end the
  * VM the way an OS powers off or reboots instead of through
@@ -1032,6 +1126,7 @@ _Noreturn void mbk_main(uint32_t magic, uint32_t info)
         debug_exit(MBK_EXIT_FAIL);
     }
     say("all checks passed");
+    print_ktap(&facts);
     guest_initiated_exit(&facts);
     debug_exit(MBK_EXIT_PASS);
 }

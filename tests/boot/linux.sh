@@ -8,6 +8,7 @@
 # extra kernel parameter beyond the console).
 # - version: the kernel's banner ("Linux version") must appear; --expect
 #   ends the VM there. Cheap everywhere, even where kernel mode is emulated.
+#   The VMM's rss_kib must stay within 1 MiB of the hello guest's.
 # - full: the whole boot. The initramfs's /init prints its marker and powers
 #   off; the VM must end by itself with status 0 through ACPI S5, with the
 #   marker on the console, the kernel on kvm-clock, PCI config space found
@@ -55,6 +56,14 @@ bad() {
 [ "$st" = 0 ] || bad "vmm exited with $st"
 if [ "$mode" = version ]; then
     grep -q '"result":"matched"' "$t/r.json" || bad "no \"Linux version\" line"
+    # The kernel and initrd files are released once loaded: the VMM's own
+    # resident set stays within 1 MiB of a test guest's.
+    "$vmm" run --memory 256M --json "$t/hello.json" >/dev/null 2>&1 </dev/null
+    kib=$(sed -n 's/.*"rss_kib":\([0-9]*\).*/\1/p' "$t/r.json")
+    hello=$(sed -n 's/.*"rss_kib":\([0-9]*\).*/\1/p' "$t/hello.json")
+    if [ -z "$kib" ] || [ -z "$hello" ] || [ "$kib" -gt $((hello + 1024)) ]; then
+        bad "rss_kib ${kib:-?} with the kernel, ${hello:-?} with the hello guest: more than 1 MiB apart"
+    fi
 else
     grep -q '"reason":"guest power-off (ACPI S5)"' "$t/r.json" ||
         bad "the VM did not end through ACPI S5"
@@ -75,4 +84,4 @@ if [ "$fail" != 0 ]; then
     cat "$t/err" "$t/r.json" >&2
     exit 1
 fi
-echo "ok: $flavor $path, $cpus CPUs, $mode: $(grep -o '"elapsed_ms":[0-9.]*' "$t/r.json")"
+echo "ok: $flavor $path, $cpus CPUs, $mode: $(grep -o -e '"elapsed_ms":[0-9.]*' -e '"rss_kib":[0-9]*' "$t/r.json" | tr '\n' ' ')${hello:+(hello guest: $hello KiB)}"

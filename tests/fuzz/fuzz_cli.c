@@ -42,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(ret == 0 || ret == -EINVAL || ret == -ERANGE);
     why[0] = '\0';
     ret = cli_parse_run(argc, argv, &o, why, sizeof(why));
-    FUZZ_CHECK(ret == 0 || ret == -EINVAL);
+    FUZZ_CHECK(ret == 0 || ret == OPT_HELP || ret == -EINVAL);
     if (ret < 0) {
         FUZZ_CHECK(why[0] != '\0');
         FUZZ_CHECK(strchr(why, '\n') == NULL);
-    } else {
+    } else if (ret == 0) {
         FUZZ_CHECK(o.mc.mem_size >= (4u << 20) && o.mc.mem_size % 4096 == 0);
         FUZZ_CHECK(o.mc.cpus >= 1);
     }

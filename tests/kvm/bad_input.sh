@@ -45,7 +45,7 @@ case_ "kernel is a directory" "dir: not a regular file" run --kernel "$t/dir"
 case_ "kernel plain ELF" "plain\.elf: " run --kernel "$t/plain.elf"
 case_ "kernel value missing" "^vmm: --kernel: missing value" run --kernel
 case_ "memory 0" "^vmm: --memory 0: " run --memory 0
-case_ "memory unaligned" "^vmm: --memory 4097: not a multiple" run --memory 4097
+case_ "memory unaligned" "^vmm: --memory 4097 bytes: not a multiple" run --memory 4097B
 case_ "memory too small" "^vmm: --memory: .*too small" run --memory 1M
 case_ "memory not a size" "^vmm: --memory abc: not a size" run --memory abc
 case_ "memory absurd" "^vmm: --memory 99999999999G: too large" run --memory 99999999999G

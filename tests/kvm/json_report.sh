@@ -15,7 +15,7 @@ check() {
 }
 "$vmm" run --json "$tmp/run.json" >/dev/null || { echo "FAIL: run exited $?" >&2; fail=1; }
 check "$tmp/run.json" '^\{"result":"exited","exit_code":0,"reason":"guest exit","matched_line":null,'
-check "$tmp/run.json" '"phases":\{"first_guest_instruction_ms":[0-9.]+,"first_serial_output_ms":[0-9.]+,"match_ms":null\}'
+check "$tmp/run.json" '"phases":\{"first_kvm_run_ms":[0-9.]+,"first_console_byte_ms":[0-9.]+,"match_ms":null\}'
 check "$tmp/run.json" '"start_to_first_run_ms":[0-9]+\.[0-9]+'
 check "$tmp/run.json" '"rss_kib":[1-9][0-9]*'
 check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0,"mmio_unassigned":0,"mmio_invalid":0,"mmio_readonly":0,"io_unassigned":0,"io_invalid":0\}\}$'
@@ -31,6 +31,12 @@ check "$tmp/match.json" '"match_ms":[0-9.]+\}'
 # A pattern that never shows: the guest's own status, result "exited".
 "$vmm" run --expect 'never printed' --json "$tmp/nomatch.json" >/dev/null
 check "$tmp/nomatch.json" '^\{"result":"exited","exit_code":0,'
+# QEMU's spellings, without the run command: a plain -m is MiB.
+"$vmm" -m 64 -smp cpus=1 -nographic -no-reboot -display none -enable-kvm \
+    -serial stdio --expect 'ram: [0-9]+ MiB' --json "$tmp/qemu.json" >/dev/null
+st=$?
+[ "$st" = 0 ] || { echo "FAIL: QEMU-spelled run exited $st" >&2; fail=1; }
+check "$tmp/qemu.json" '"matched_line":"ram: 64 MiB \(0x4000000 bytes\)'
 # A bad regex is refused up front.
 if "$vmm" run --expect '(' >/dev/null 2>"$tmp/err"; then
     echo "FAIL: a bad --expect regex was accepted" >&2; fail=1

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Command-line parsing (see cli.h).
+ * `vmm run`'s options (see cli.h): the table, and what each one sets.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,16 +12,127 @@
 
 #define MIB (1ull << 20)
 
+enum {
+    O_KERNEL,
+    O_INITRD,
+    O_CMDLINE,
+    O_MEMORY,
+    O_CPUS,
+    O_MEM_BACKEND,
+    O_MEM_PATH,
+    O_HUGEPAGE_SIZE,
+    O_MEM_SHARE,
+    O_MEM_PREALLOC,
+    O_MEM_THP,
+    O_SERIAL,
+    O_NOGRAPHIC,
+    O_DISPLAY,
+    O_NO_REBOOT,
+    O_DEVICE,
+    O_ENABLE_KVM,
+    O_ACCEL,
+    O_EXPECT,
+    O_TIMEOUT,
+    O_KTAP,
+    O_JUNIT,
+    O_JSON,
+    O_CPUID,
+    O_KVM_DEVICE,
+    O_SANDBOX,
+    O_DUMP_MTREE,
+    O_DUMP_FLATVIEW,
+    O_DUMP_SLOTS,
+};
+
+static const struct opt run_opts_table[] = {
+    {"--kernel|-kernel", "FILE",
+     "bzImage, PVH or multiboot ELF kernel, or an ELF test guest",
+     "the embedded hello guest", O_KERNEL},
+    {"--initrd|-initrd", "FILE",
+     "initrd (Linux); multiboot modules as \"file arg,file2\"", NULL, O_INITRD},
+    {"--cmdline|--append|-append", "TEXT", "kernel command line", NULL,
+     O_CMDLINE},
+    {"--memory|-m", "SIZE",
+     "guest RAM; a plain number is MiB, suffixes K M G T, bytes need B", "256M",
+     O_MEMORY},
+    {"--cpus|-smp", "N", "vCPUs (QEMU's -smp cpus=N also)", "1", O_CPUS},
+    {"--mem-backend", "anon|memfd|hugetlbfs", "what backs guest RAM", "anon",
+     O_MEM_BACKEND},
+    {"--mem-path", "DIR", "hugetlbfs directory (with --mem-backend hugetlbfs)",
+     "the first hugetlbfs mount", O_MEM_PATH},
+    {"--hugepage-size", "2M|1G", "huge page size for memfd or hugetlbfs", NULL,
+     O_HUGEPAGE_SIZE},
+    {"--mem-share", NULL, "map anonymous memory shared", NULL, O_MEM_SHARE},
+    {"--mem-prealloc", NULL, "touch all guest memory before the guest starts",
+     NULL, O_MEM_PREALLOC},
+    {"--mem-thp", NULL, "ask for transparent huge pages", NULL, O_MEM_THP},
+    {"--serial|-serial", "stdio|file:PATH|none",
+     "where the serial console goes", "stdio", O_SERIAL},
+    {"-nographic", NULL, "accepted: the console is always the serial port",
+     NULL, O_NOGRAPHIC},
+    {"-display", "none", "accepted as none: there is no display", NULL,
+     O_DISPLAY},
+    {"-no-reboot", NULL,
+     "accepted: a guest reboot always ends the VM with 0 (QEMU without it "
+     "restarts the guest)",
+     NULL, O_NO_REBOOT},
+    {"-device", "isa-debug-exit[,iobase=0xf4][,iosize=N]",
+     "accepted for the test device the PC board has at 0xf4", NULL, O_DEVICE},
+    {"-enable-kvm", NULL, "accepted: vmm always uses KVM", NULL, O_ENABLE_KVM},
+    {"-accel", "kvm", "accepted as kvm", NULL, O_ACCEL},
+    {"--expect", "REGEX", "end with 0 when a console line matches (POSIX ERE)",
+     NULL, O_EXPECT},
+    {"--timeout", "SECONDS", "end with 124 when the time is up", "none",
+     O_TIMEOUT},
+    {"--ktap", NULL,
+     "read KTAP/TAP results from the console: end when the plan is "
+     "complete, exit 0 only if every test passed or was skipped",
+     NULL, O_KTAP},
+    {"--junit", "FILE", "write the KTAP results as JUnit XML (implies --ktap)",
+     NULL, O_JUNIT},
+    {"--json", "FILE", "write a JSON report of the run", NULL, O_JSON},
+    {"--cpuid", "host|safe", "CPUID policy", "safe on PVM hosts, else host",
+     O_CPUID},
+    {"--kvm-device", "PATH", "the KVM device", "/dev/kvm", O_KVM_DEVICE},
+    {"--sandbox", NULL, "seccomp allow-list once the guest runs", NULL,
+     O_SANDBOX},
+    {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
+     O_DUMP_MTREE},
+    {"--dump-flatview", NULL, "print the flat views after setup", NULL,
+     O_DUMP_FLATVIEW},
+    {"--dump-slots", NULL, "print the KVM memory slots after setup and at exit",
+     NULL, O_DUMP_SLOTS},
+};
+
+const struct opt_cmd cli_run_cmd = {
+    .name = "vmm run",
+    .usage = "[options]",
+    .about = "Boot a guest: a Linux bzImage or PVH vmlinux, a multiboot "
+             "kernel, or one of\n"
+             "vmm's test guests. `vmm -kernel ...` (an option first, no "
+             "command) means\n"
+             "`vmm run`, so a QEMU command line works with the program name "
+             "replaced.",
+    .opts = run_opts_table,
+    .nr = sizeof(run_opts_table) / sizeof(run_opts_table[0]),
+    .more = "exit status: the guest's own (0-255) when it exits through the "
+            "test device;\n"
+            "0 on power-off, reboot, Ctrl-A x or an --expect match; 1 bad "
+            "input or setup\n"
+            "failure; 2 bad command line; 112 triple fault; 113 KVM internal "
+            "error; 114 VM\n"
+            "entry failure; 115 an exit vmm does not handle; 124 --timeout; "
+            "129/130/143 ended\n"
+            "by SIGHUP/SIGINT/SIGTERM. With --ktap: 0 when every test passed "
+            "or was skipped,\n"
+            "1 when one failed or the plan is incomplete (124 and 129-143 "
+            "as above).\n",
+};
+
 static int parse_backend(struct run_opts *o, const char *v, char *why,
                          size_t whylen)
 {
-    if (strcmp(v, "anon") == 0) {
-        o->mc.ram.backend = RAM_BACKEND_ANON;
-    } else if (strcmp(v, "memfd") == 0) {
-        o->mc.ram.backend = RAM_BACKEND_MEMFD;
-    } else if (strcmp(v, "hugetlbfs") == 0) {
-        o->mc.ram.backend = RAM_BACKEND_HUGETLBFS;
-    } else {
+    if (ram_backend_from_name(v, &o->mc.ram.backend) < 0) {
         snprintf(why, whylen,
                  "--mem-backend %s: unknown backend (anon, memfd, hugetlbfs)",
                  v);
@@ -45,7 +157,250 @@ static int parse_hugepage(struct run_opts *o, const char *v, char *why,
     return 0;
 }
 
-static int check_run(struct run_opts *o, char *why, size_t whylen)
+/* -smp N or QEMU's -smp cpus=N. */
+static int parse_cpus(struct run_opts *o, const char *name, const char *v,
+                      char *why, size_t whylen)
+{
+    const char *n = strncmp(v, "cpus=", 5) == 0 ? v + 5 : v;
+    uint64_t cpus;
+
+    if (cli_parse_uint(n, 4096, &cpus) < 0 || cpus == 0) {
+        snprintf(why, whylen,
+                 "%s %s: need a number of vCPUs from 1 to 4096 (topology "
+                 "keys such as sockets= are not supported)",
+                 name, v);
+        return -EINVAL;
+    }
+    o->mc.cpus = (int)cpus;
+    return 0;
+}
+
+/* -device: only the isa-debug-exit the PC board has (port 0xf4). */
+static int parse_device(const char *name, const char *v, char *why,
+                        size_t whylen)
+{
+    char buf[256];
+    char *save = NULL, *tok;
+
+    snprintf(buf, sizeof(buf), "%s", v);
+    tok = strtok_r(buf, ",", &save);
+    if (!tok || strcmp(tok, "isa-debug-exit") != 0) {
+        snprintf(why, whylen,
+                 "%s %s: not available (vmm has only isa-debug-exit at "
+                 "iobase=0xf4)",
+                 name, v);
+        return -EINVAL;
+    }
+    while ((tok = strtok_r(NULL, ",", &save))) {
+        char *val = strchr(tok, '=');
+        unsigned long n;
+        char *end;
+
+        if (!val) {
+            break;
+        }
+        *val++ = '\0';
+        n = strtoul(val, &end, 0);
+        if (*end || !*val) {
+            break;
+        }
+        if (strcmp(tok, "iobase") == 0 && n == 0xf4) {
+            continue;
+        }
+        if (strcmp(tok, "iosize") == 0 && (n == 1 || n == 2 || n == 4)) {
+            continue;
+        }
+        snprintf(why, whylen,
+                 "%s %s: %s=%s differs from vmm's isa-debug-exit (iobase=0xf4, "
+                 "iosize 1, 2 or 4)",
+                 name, v, tok, val);
+        return -EINVAL;
+    }
+    if (tok) {
+        snprintf(why, whylen, "%s %s: cannot read '%s' (expected key=value)",
+                 name, v, tok);
+        return -EINVAL;
+    }
+    if (!strstr(v, "iobase=")) {
+        snprintf(why, whylen,
+                 "%s %s: QEMU's default iobase is 0x501; vmm's device is at "
+                 "0xf4 (add iobase=0xf4)",
+                 name, v);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Options of the memory room. */
+static int apply_memory(struct run_opts *o, int id, const char *name,
+                        const char *v, char *why, size_t whylen)
+{
+    int ret;
+
+    switch (id) {
+    case O_MEMORY:
+        ret = cli_parse_mem_size(v, &o->mc.mem_size);
+        if (ret < 0) {
+            snprintf(why, whylen, "%s %s: %s", name, v,
+                     ret == -ERANGE ? "too large"
+                                    : "not a size (e.g. 512, 256M, 4G)");
+            return -EINVAL;
+        }
+        return 0;
+    case O_MEM_BACKEND:
+        return parse_backend(o, v, why, whylen);
+    case O_MEM_PATH:
+        o->mc.ram.mem_path = v;
+        return 0;
+    case O_HUGEPAGE_SIZE:
+        return parse_hugepage(o, v, why, whylen);
+    case O_MEM_SHARE:
+        o->mc.ram.shared = true;
+        return 0;
+    case O_MEM_PREALLOC:
+        o->mc.ram.prealloc = true;
+        return 0;
+    case O_MEM_THP:
+        o->mc.ram.thp = true;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* QEMU's spellings that name what vmm always does. */
+static int apply_qemu(int id, const char *name, const char *v, char *why,
+                      size_t whylen)
+{
+    switch (id) {
+    case O_NOGRAPHIC:
+    case O_NO_REBOOT:
+    case O_ENABLE_KVM:
+        return 0;
+    case O_DISPLAY:
+        if (strcmp(v, "none") != 0) {
+            snprintf(why, whylen, "%s %s: vmm has no display (only none)", name,
+                     v);
+            return -EINVAL;
+        }
+        return 0;
+    case O_ACCEL:
+        if (strcmp(v, "kvm") != 0) {
+            snprintf(why, whylen, "%s %s: vmm runs only on KVM (only kvm)",
+                     name, v);
+            return -EINVAL;
+        }
+        return 0;
+    case O_DEVICE:
+        return parse_device(name, v, why, whylen);
+    }
+    return -ENOENT;
+}
+
+/* What the guest boots and how the run ends. */
+static int apply_boot(struct run_opts *o, int id, const char *name,
+                      const char *v, char *why, size_t whylen)
+{
+    uint64_t n;
+
+    switch (id) {
+    case O_KERNEL:
+        o->kernel = v;
+        return 0;
+    case O_INITRD:
+        o->mc.initrd = v;
+        return 0;
+    case O_CMDLINE:
+        o->mc.cmdline = v;
+        return 0;
+    case O_CPUS:
+        return parse_cpus(o, name, v, why, whylen);
+    case O_SERIAL:
+        if (strcmp(v, "stdio") != 0 && strcmp(v, "none") != 0 &&
+            (strncmp(v, "file:", 5) != 0 || !v[5])) {
+            snprintf(why, whylen, "%s %s: expected stdio, file:PATH or none",
+                     name, v);
+            return -EINVAL;
+        }
+        o->mc.serial = v;
+        return 0;
+    case O_EXPECT:
+        o->mc.expect = v;
+        return 0;
+    case O_KTAP:
+        o->ktap = true;
+        return 0;
+    case O_JUNIT:
+        o->ktap = true;
+        o->junit = v;
+        return 0;
+    case O_TIMEOUT:
+        if (cli_parse_uint(v, 1000000, &n) < 0 || n == 0) {
+            snprintf(why, whylen, "%s %s: need whole seconds from 1 to 1000000",
+                     name, v);
+            return -EINVAL;
+        }
+        o->mc.timeout_s = (double)n;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* Reports, policies and the host side. */
+static int apply_host(struct run_opts *o, int id, const char *name,
+                      const char *v, char *why, size_t whylen)
+{
+    switch (id) {
+    case O_JSON:
+        o->json = v;
+        return 0;
+    case O_CPUID:
+        if (strcmp(v, "host") == 0) {
+            o->mc.cpuid = CPUID_POLICY_HOST;
+        } else if (strcmp(v, "safe") == 0) {
+            o->mc.cpuid = CPUID_POLICY_SAFE;
+        } else {
+            snprintf(why, whylen, "%s %s: expected host or safe", name, v);
+            return -EINVAL;
+        }
+        return 0;
+    case O_KVM_DEVICE:
+        o->mc.kvm_device = v;
+        return 0;
+    case O_SANDBOX:
+        o->mc.sandbox = true;
+        return 0;
+    case O_DUMP_MTREE:
+        o->mc.dump_mtree = true;
+        return 0;
+    case O_DUMP_FLATVIEW:
+        o->mc.dump_flatview = true;
+        return 0;
+    case O_DUMP_SLOTS:
+        o->mc.dump_slots = true;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+static int apply_run(void *ctx, const struct opt *opt, const char *name,
+                     const char *v, char *why, size_t whylen)
+{
+    struct run_opts *o = ctx;
+    int ret = apply_memory(o, opt->id, name, v, why, whylen);
+
+    if (ret == -ENOENT) {
+        ret = apply_qemu(opt->id, name, v, why, whylen);
+    }
+    if (ret == -ENOENT) {
+        ret = apply_boot(o, opt->id, name, v, why, whylen);
+    }
+    if (ret == -ENOENT) {
+        ret = apply_host(o, opt->id, name, v, why, whylen);
+    }
+    return ret == -ENOENT ? -EINVAL : ret;
+}
+
+static int check_run(const struct run_opts *o, char *why, size_t whylen)
 {
     const struct ram_block_opts *r = &o->mc.ram;
 
@@ -55,7 +410,7 @@ static int check_run(struct run_opts *o, char *why, size_t whylen)
     }
     if (o->mc.mem_size % 4096) {
         snprintf(why, whylen,
-                 "--memory %llu: not a multiple of the 4 KiB page size",
+                 "--memory %llu bytes: not a multiple of the 4 KiB page size",
                  (unsigned long long)o->mc.mem_size);
         return -EINVAL;
     }
@@ -94,159 +449,29 @@ static int check_run(struct run_opts *o, char *why, size_t whylen)
     return 0;
 }
 
-static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
-                             char *why, size_t whylen);
-
 int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
                   size_t whylen)
 {
     struct run_opts tmp;
-    int ret = cli_parse_run_raw(argc, argv, &tmp, why, whylen);
+    int ret;
 
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.mc.mem_size = 256 * MIB;
+    tmp.mc.cpus = 1;
+    tmp.mc.kvm_device = "/dev/kvm";
+    ret =
+        opt_parse(&cli_run_cmd, argc, argv, apply_run, &tmp, NULL, why, whylen);
+    if (ret == 0) {
+        ret = check_run(&tmp, why, whylen);
+    }
     if (ret < 0) {
         if (whylen) {
             cli_one_line(why);
         }
         return ret;
     }
-    *o = tmp;
-    return 0;
-}
-
-static int cli_parse_run_raw(int argc, char **argv, struct run_opts *o,
-                             char *why, size_t whylen)
-{
-    uint64_t v;
-    int i, ret;
-
-    memset(o, 0, sizeof(*o));
-    o->mc.mem_size = 256 * MIB;
-    o->mc.cpus = 1;
-    o->mc.kvm_device = "/dev/kvm";
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val;
-
-#define VALUE()                                                                \
-    do {                                                                       \
-        val = cli_opt_value(argc, argv, &i, name, why, whylen);                \
-        if (!val) {                                                            \
-            return -EINVAL;                                                    \
-        }                                                                      \
-    } while (0)
-        const char *name = a;
-
-        if (cli_is_opt(a, "--kernel") || cli_is_opt(a, "-kernel")) {
-            name = a[1] == '-' ? "--kernel" : "-kernel";
-            VALUE();
-            o->kernel = val;
-        } else if (cli_is_opt(a, "--memory") || cli_is_opt(a, "-m")) {
-            name = a[1] == 'm' ? "-m" : "--memory";
-            VALUE();
-            ret = cli_parse_size(val, &o->mc.mem_size);
-            if (ret < 0) {
-                snprintf(why, whylen, "%s %s: %s", name, val,
-                         ret == -ERANGE ? "too large"
-                                        : "not a size (e.g. 256M, 4G)");
-                return -EINVAL;
-            }
-        } else if (cli_is_opt(a, "--cpus") || cli_is_opt(a, "-smp")) {
-            name = a[1] == 's' ? "-smp" : "--cpus";
-            VALUE();
-            if (cli_parse_uint(val, 4096, &v) < 0 || v == 0) {
-                snprintf(why, whylen, "%s %s: need a number from 1 to 4096",
-                         name, val);
-                return -EINVAL;
-            }
-            o->mc.cpus = (int)v;
-        } else if (cli_is_opt(a, "--mem-backend")) {
-            name = "--mem-backend";
-            VALUE();
-            ret = parse_backend(o, val, why, whylen);
-            if (ret < 0) {
-                return ret;
-            }
-        } else if (cli_is_opt(a, "--mem-path")) {
-            name = "--mem-path";
-            VALUE();
-            o->mc.ram.mem_path = val;
-        } else if (cli_is_opt(a, "--hugepage-size")) {
-            name = "--hugepage-size";
-            VALUE();
-            ret = parse_hugepage(o, val, why, whylen);
-            if (ret < 0) {
-                return ret;
-            }
-        } else if (strcmp(a, "--mem-share") == 0) {
-            o->mc.ram.shared = true;
-        } else if (strcmp(a, "--mem-prealloc") == 0) {
-            o->mc.ram.prealloc = true;
-        } else if (strcmp(a, "--mem-thp") == 0) {
-            o->mc.ram.thp = true;
-        } else if (strcmp(a, "--sandbox") == 0) {
-            o->mc.sandbox = true;
-        } else if (strcmp(a, "--dump-mtree") == 0) {
-            o->mc.dump_mtree = true;
-        } else if (strcmp(a, "--dump-flatview") == 0) {
-            o->mc.dump_flatview = true;
-        } else if (strcmp(a, "--dump-slots") == 0) {
-            o->mc.dump_slots = true;
-        } else if (cli_is_opt(a, "--json")) {
-            name = "--json";
-            VALUE();
-            o->json = val;
-        } else if (cli_is_opt(a, "--cmdline") || cli_is_opt(a, "--append")) {
-            name = a[2] == 'c' ? "--cmdline" : "--append";
-            VALUE();
-            o->mc.cmdline = val;
-        } else if (cli_is_opt(a, "--initrd")) {
-            name = "--initrd";
-            VALUE();
-            o->mc.initrd = val;
-        } else if (cli_is_opt(a, "--serial")) {
-            name = "--serial";
-            VALUE();
-            if (strcmp(val, "stdio") != 0 && strcmp(val, "none") != 0 &&
-                (strncmp(val, "file:", 5) != 0 || !val[5])) {
-                snprintf(why, whylen,
-                         "--serial %s: expected stdio, file:PATH or none", val);
-                return -EINVAL;
-            }
-            o->mc.serial = val;
-        } else if (cli_is_opt(a, "--expect")) {
-            name = "--expect";
-            VALUE();
-            o->mc.expect = val;
-        } else if (cli_is_opt(a, "--timeout")) {
-            name = "--timeout";
-            VALUE();
-            if (cli_parse_uint(val, 1000000, &v) < 0 || v == 0) {
-                snprintf(why, whylen,
-                         "--timeout %s: need whole seconds from 1 to 1000000",
-                         val);
-                return -EINVAL;
-            }
-            o->mc.timeout_s = (double)v;
-        } else if (cli_is_opt(a, "--cpuid")) {
-            name = "--cpuid";
-            VALUE();
-            if (strcmp(val, "host") == 0) {
-                o->mc.cpuid = CPUID_POLICY_HOST;
-            } else if (strcmp(val, "safe") == 0) {
-                o->mc.cpuid = CPUID_POLICY_SAFE;
-            } else {
-                snprintf(why, whylen, "--cpuid %s: expected host or safe", val);
-                return -EINVAL;
-            }
-        } else if (cli_is_opt(a, "--kvm-device")) {
-            name = "--kvm-device";
-            VALUE();
-            o->mc.kvm_device = val;
-        } else {
-            snprintf(why, whylen, "%s: unknown option (see vmm --help)", a);
-            return -EINVAL;
-        }
-#undef VALUE
+    if (ret == 0) {
+        *o = tmp;
     }
-    return check_run(o, why, whylen);
+    return ret;
 }

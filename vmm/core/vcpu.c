@@ -459,6 +459,7 @@ static void kick_handler(int sig)
 
 int vcpu_set_start(struct vcpu_set *set)
 {
+    sigset_t stop, old;
     struct sigaction sa;
     int i, ret;
 
@@ -469,17 +470,25 @@ int vcpu_set_start(struct vcpu_set *set)
     if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0) {
         return -errno;
     }
-    for (i = 0; i < set->nr; i++) {
+    /* The vCPU threads inherit a mask without the signals that end the
+     * VM: those reach the main thread, which ends the VM cleanly. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, &old);
+    for (i = 0, ret = 0; i < set->nr && ret == 0; i++) {
         struct vcpu *v = &set->vcpus[i];
 
         ret = -pthread_create(&v->thread, NULL, vcpu_thread, v);
         if (ret < 0) {
             vcpu_set_end(set, VMM_EXIT_ERROR, "thread creation failed");
-            return ret;
+        } else {
+            v->started = true;
         }
-        v->started = true;
     }
-    return 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ret;
 }
 
 bool vcpu_set_wait_for(struct vcpu_set *set, int timeout_ms)

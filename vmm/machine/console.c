@@ -12,6 +12,7 @@
 #include "util/clock.h"
 
 #define CTRL_A 0x01
+#define CTRL_C 0x03
 
 int console_init(struct console *c, const char *serial, const char *expect,
                  char *why, size_t whylen)
@@ -76,6 +77,11 @@ static bool line_done_locked(struct console *c)
         c->len--;
     }
     c->line[c->len] = '\0';
+    if (c->on_line && !c->line_done &&
+        c->on_line(c->line_opaque, c->line, c->len)) {
+        c->line_done = true;
+        c->fire_line_done = true;
+    }
     c->len = 0;
     if (!c->have_re || c->matched) {
         return false;
@@ -92,7 +98,7 @@ static bool line_done_locked(struct console *c)
 void console_write(struct console *c, const void *buf, size_t len)
 {
     const char *p = buf;
-    bool fire = false;
+    bool fire = false, line_done;
     size_t i;
 
     pthread_mutex_lock(&c->lock);
@@ -110,9 +116,14 @@ void console_write(struct console *c, const void *buf, size_t len)
             c->line[c->len++] = p[i];
         }
     }
+    line_done = c->fire_line_done;
+    c->fire_line_done = false;
     pthread_mutex_unlock(&c->lock);
     if (fire && c->on_match) {
         c->on_match(c->opaque);
+    }
+    if (line_done && c->on_line_done) {
+        c->on_line_done(c->opaque);
     }
 }
 
@@ -128,6 +139,11 @@ void console_raw_stdin(struct console *c)
     cfmakeraw(&t);
     /* Keep output processing: the guest's LF still returns the carriage. */
     t.c_oflag |= OPOST;
+    /* Ctrl-C ends the VM as SIGINT (as QEMU's -serial stdio does; Ctrl-A c
+     * sends one to the guest); Ctrl-Z and Ctrl-\ go to the guest. */
+    t.c_lflag |= ISIG;
+    t.c_cc[VSUSP] = _POSIX_VDISABLE;
+    t.c_cc[VQUIT] = _POSIX_VDISABLE;
     if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0) {
         c->raw = true;
     }
@@ -158,6 +174,9 @@ size_t console_filter_input(struct console *c, uint8_t *buf, size_t n,
             }
             if (b == CTRL_A) {
                 buf[out++] = CTRL_A;
+            }
+            if (b == 'c' || b == 'C') {
+                buf[out++] = CTRL_C;
             }
             /* Anything else after Ctrl-A is swallowed. */
             continue;

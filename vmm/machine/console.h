@@ -4,7 +4,8 @@
  * stdio|file:PATH|none), line splitting for smoke mode (--expect REGEX is
  * matched against each complete line), the times of the first output and
  * of the match, and stdin in raw mode with the Ctrl-A escape (Ctrl-A x
- * quits, Ctrl-A Ctrl-A sends a Ctrl-A).
+ * quits, Ctrl-A Ctrl-A sends a Ctrl-A, Ctrl-A c a Ctrl-C; Ctrl-C itself
+ * stays SIGINT, which ends the VM).
  */
 #ifndef VMM_CONSOLE_H
 #define VMM_CONSOLE_H
@@ -35,6 +36,13 @@ struct console {
     /* Called once, outside the lock, when a line matches. */
     void (*on_match)(void *opaque);
     void *opaque;
+    /* Every complete line, under the lock; once it returns true,
+     * on_line_done runs once, outside the lock. */
+    bool (*on_line)(void *line_opaque, const char *line, size_t len);
+    void *line_opaque;
+    bool line_done;
+    bool fire_line_done;
+    void (*on_line_done)(void *opaque);
     /* stdin in raw mode. */
     bool raw;
     struct termios saved;

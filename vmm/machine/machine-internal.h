@@ -61,6 +61,8 @@ struct machine {
     bool have_vcpus;
     struct console console;
     bool have_console;
+    /* The main loop ended the VM for machine_config.stop_signal. */
+    bool interrupted;
     /* The image's format, detected once (classify_image()), and the board
      * it gets. */
     enum boot_format fmt;

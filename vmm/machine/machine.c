@@ -63,6 +63,15 @@ static void on_match(void *opaque)
     vcpu_set_end(&m->vcpus, 0, "matched");
 }
 
+static void on_line_done(void *opaque)
+{
+    struct machine *m = opaque;
+
+    vcpu_set_end(&m->vcpus, 0,
+                 m->cfg->on_line_reason ? m->cfg->on_line_reason
+                                        : "console reader done");
+}
+
 static void td_exit(void *opaque, int status)
 {
     struct machine *m = opaque;
@@ -418,6 +427,17 @@ static void main_loop(struct machine *m, uint64_t t0_ns)
             vcpu_set_end(&m->vcpus, VMM_EXIT_TIMEOUT, "timeout");
             break;
         }
+        if (cfg->stop_signal && *cfg->stop_signal) {
+            int sig = *cfg->stop_signal;
+
+            m->interrupted = true;
+            vcpu_set_end(&m->vcpus, 128 + sig,
+                         sig == SIGINT    ? "interrupted (SIGINT)"
+                         : sig == SIGTERM ? "interrupted (SIGTERM)"
+                         : sig == SIGHUP  ? "interrupted (SIGHUP)"
+                                          : "interrupted (signal)");
+            break;
+        }
         if (!read_stdin) {
             continue;
         }
@@ -634,6 +654,8 @@ static void fill_result(struct machine *m, const struct vcpu_end *end,
         c->matched ? MACHINE_MATCHED
         : end->status == VMM_EXIT_TIMEOUT && strcmp(end->reason, "timeout") == 0
             ? MACHINE_TIMEOUT
+        : m->interrupted && strncmp(end->reason, "interrupted", 11) == 0
+            ? MACHINE_INTERRUPTED
             : MACHINE_EXITED;
     if (res->outcome == MACHINE_MATCHED) {
         res->exit_code = 0;
@@ -702,6 +724,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     m->have_console = true;
     m->console.on_match = on_match;
     m->console.opaque = m;
+    m->console.on_line = cfg->on_line;
+    m->console.line_opaque = cfg->line_opaque;
+    m->console.on_line_done = on_line_done;
 
     ret = classify_image(m, why, whylen);
     if (ret == 0) {
@@ -721,6 +746,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     }
     if (ret == 0) {
         ret = setup_vcpus(m, why, whylen);
+    }
+    if (ret == 0 && cfg->on_loaded) {
+        cfg->on_loaded(cfg->loaded_opaque);
     }
     if (ret == 0) {
         dump_setup(m);

@@ -10,6 +10,7 @@
 #ifndef VMM_MACHINE_H
 #define VMM_MACHINE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,9 +55,25 @@ struct machine_config {
      * (0: no timeout). */
     const char *expect;
     double timeout_s;
+    /* Each complete console line, on the vCPU thread that wrote it (one
+     * at a time); when it returns true the VM ends with status 0 and
+     * reason (on_line_reason) (a KTAP reader whose plan is complete). NULL:
+     * none. */
+    bool (*on_line)(void *line_opaque, const char *line, size_t len);
+    void *line_opaque;
+    const char *on_line_reason;
     enum cpuid_policy cpuid;
     /* Do not read stdin (benchmarks, soak). */
     bool no_stdin;
+    /* Called once the image and the modules are in guest memory: neither
+     * is used after it, so the caller can release them (the resident set
+     * then holds no copy of the kernel file while the guest runs). */
+    void (*on_loaded)(void *loaded_opaque);
+    void *loaded_opaque;
+    /* Set to a signal number (by the caller's handler) to end the VM:
+     * it ends with 128 + that number, outcome MACHINE_INTERRUPTED. NULL:
+     * none. */
+    const volatile sig_atomic_t *stop_signal;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
     /* Dirty logging (vmm/core/dirty_log.h): a dirty ring of this many entries
@@ -72,9 +89,10 @@ struct machine_config {
 
 /* How the VM ended, for smoke mode. */
 enum machine_outcome {
-    MACHINE_EXITED,  /* the guest ended it (or a failure did) */
-    MACHINE_MATCHED, /* --expect matched */
-    MACHINE_TIMEOUT, /* --timeout expired */
+    MACHINE_EXITED,      /* the guest ended it (or a failure did) */
+    MACHINE_MATCHED,     /* --expect matched */
+    MACHINE_TIMEOUT,     /* --timeout expired */
+    MACHINE_INTERRUPTED, /* *stop_signal was set */
 };
 
 struct machine_result {

@@ -18,6 +18,14 @@
 __attribute__((warn_unused_result)) int cli_parse_size(const char *s,
                                                        uint64_t *out);
 
+/*
+ * Parse a memory size as QEMU's -m and kvmtool's -m read it: a plain number
+ * is MiB ("512" = 512 MiB); with a suffix as cli_parse_size() ("4G",
+ * "65536K", "1048576B" for bytes).
+ */
+__attribute__((warn_unused_result)) int cli_parse_mem_size(const char *s,
+                                                           uint64_t *out);
+
 /* Parse a non-negative decimal integer no larger than (max). */
 __attribute__((warn_unused_result)) int
 cli_parse_uint(const char *s, uint64_t max, uint64_t *out);

@@ -21,6 +21,13 @@
  */
 void json_write_mem(FILE *f, const char *s, size_t len);
 
+/*
+ * Length of the well-formed UTF-8 sequence at (p), (n) bytes available,
+ * whose first byte is >= 0x80; 0 when it is not one (for every writer that
+ * must emit valid UTF-8: this one, the JUnit XML writer).
+ */
+size_t utf8_len(const unsigned char *p, size_t n);
+
 /* json_write_mem() of the NUL-terminated (s). */
 void json_write_string(FILE *f, const char *s);
 
