@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: MIT
 # Boot one of Debian's kernels (fetched and cached by scripts/get-test-kernel)
 # with the busybox initramfs.
-#   linux.sh VMM cloud|generic bzimage|pvh CPUS version|full TIMEOUT
+#   linux.sh VMM cloud|generic bzimage|pvh CPUS version|full|qemu TIMEOUT
 # bzimage boots the packaged bzImage through the 64-bit boot protocol, pvh
 # the ELF vmlinux through its PVH entry note, both exactly as shipped (no
 # extra kernel parameter beyond the console).
 # - version: the kernel's banner ("Linux version") must appear; --expect
 #   ends the VM there. Cheap everywhere, even where kernel mode is emulated.
 #   The VMM's rss_kib must stay within 1 MiB of the hello guest's.
+# - qemu: full, with QEMU's spellings (vmm -kernel ... -m 512 -smp N
+#   -nographic -no-reboot).
 # - full: the whole boot. The initramfs's /init prints its marker and powers
 #   off; the VM must end by itself with status 0 through ACPI S5, with the
 #   marker on the console, the kernel on kvm-clock, PCI config space found
@@ -22,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vmm=$1 flavor=$2 path=$3 cpus=$4 mode=$5 timeout=$6
 kvm_require
 cmdline="console=ttyS0 panic=-1"
-if [ "$mode" = full ] && [ -e /sys/module/kvm_pvm ]; then
+if { [ "$mode" = full ] || [ "$mode" = qemu ]; } && [ -e /sys/module/kvm_pvm ]; then
     if [ "${VMM_LONG_TESTS:-}" != 1 ]; then
         echo "SKIP: PVM host: a full Linux boot runs its kernel in the" \
             "instruction emulator (~13 min) and init's first syscall faults" \
@@ -43,10 +45,17 @@ pvh) kernel=$VMLINUX ;;
 esac
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-args=(--kernel "$kernel" --initrd "$INITRD" --memory 256M --cpus "$cpus"
+args=(run --kernel "$kernel" --initrd "$INITRD" --memory 256M --cpus "$cpus"
     --cmdline "$cmdline" --timeout "$timeout" --json "$t/r.json")
 [ "$mode" = version ] && args+=(--expect "Linux version")
-"$vmm" run "${args[@]}" >"$t/out" 2>"$t/err" </dev/null
+if [ "$mode" = qemu ]; then
+    # A QEMU command line with the program name replaced.
+    args=(-kernel "$kernel" -initrd "$INITRD" -append "$cmdline" -m 512
+        -smp "$cpus" -nographic -no-reboot --timeout "$timeout"
+        --json "$t/r.json")
+    mode=full
+fi
+"$vmm" "${args[@]}" >"$t/out" 2>"$t/err" </dev/null
 st=$?
 fail=0
 bad() {
