@@ -125,26 +125,27 @@ enum {
 
 static const struct opt dirty_opts[] = {
     {"--mode", "bitmap|clear|ring|none|all", "dirty-log modes to run", "all",
-     O_MODE},
-    {"--memory", "SIZE", "guest RAM; a plain number is MiB", "1G", O_MEMORY},
+     O_MODE, 0},
+    {"--memory", "SIZE", "guest RAM; a plain number is MiB", "1G", O_MEMORY, 0},
     {"--working-set", "SIZE", "memory the guest writes", "all usable RAM",
-     O_WORKING_SET},
-    {"--pattern", "seq|random", "order of the guest's writes", "seq",
-     O_PATTERN},
-    {"--vcpus", "N", "writing vCPUs", "1", O_VCPUS},
-    {"--duration", "SECONDS", "measured window per VM", "2", O_DURATION},
-    {"--interval", "MS", "time between harvests", "10", O_INTERVAL},
+     O_WORKING_SET, 0},
+    {"--pattern", "seq|random", "order of the guest's writes", "seq", O_PATTERN,
+     0},
+    {"--vcpus", "N", "writing vCPUs", "1", O_VCPUS, 0},
+    {"--duration", "SECONDS", "measured window per VM", "2", O_DURATION, 0},
+    {"--interval", "MS", "time between harvests", "10", O_INTERVAL, 0},
     {"--ring-entries", "N", "dirty ring entries per vCPU (power of two)",
-     "65536", O_RING_ENTRIES},
+     "65536", O_RING_ENTRIES, 0},
     {"--clear-chunk", "SIZE", "bytes per KVM_CLEAR_DIRTY_LOG",
-     "0: a whole slot", O_CLEAR_CHUNK},
+     "0: a whole slot", O_CLEAR_CHUNK, 0},
     {"--mem-backend", "anon|memfd|hugetlbfs", "what backs guest RAM", "anon",
-     O_MEM_BACKEND},
+     O_MEM_BACKEND, 0},
     {"--rounds", "N", "(vmm, raw) VM pairs per mode; medians are reported", "3",
-     O_ROUNDS},
-    {"--verbose", NULL, "each VM's figures on stderr", NULL, O_VERBOSE},
-    {"--json", NULL, "one JSON object per mode per line", NULL, O_JSON},
-    {"--plot", "FILE.svg", "plot the harvests (needs gnuplot)", NULL, O_PLOT},
+     O_ROUNDS, 0},
+    {"--verbose", NULL, "each VM's figures on stderr", NULL, O_VERBOSE, 0},
+    {"--json", NULL, "one JSON object per mode per line", NULL, O_JSON, 0},
+    {"--plot", "FILE.svg", "plot the harvests (needs gnuplot)", NULL, O_PLOT,
+     0},
 };
 
 const struct opt_cmd bench_dirty_cmd = {
@@ -723,118 +724,156 @@ static void drop_harvester(struct run *r)
 }
 
 /* Steps 1 to 6, on the machine's main thread. */
-static int run_body(struct run *r, const struct machine_ctl *ctl)
+/* Attach to the dirty guest and size its working set. */
+static int run_attach(struct run *r, const struct machine_ctl *ctl,
+                      struct dirty_guest *g)
 {
     const struct bench_dirty_opts *o = r->o;
-    bool logging = modes[r->m].bit != BENCH_DIRTY_NONE;
-    struct harvest_params hp = {
-        .mode = modes[r->m].mode,
-        .clear_chunk = o->clear_chunk,
-        .ring_entries = o->ring_entries,
-    };
-    struct dirty_guest g;
-    struct harvester *h;
-    uint64_t *acc = NULL, seq, ws, n;
-    double t0;
+    uint64_t ws;
     int ret;
 
-    ret = dirty_guest_attach(&g, ctl, ATTACH_TIMEOUT_S, r->why, sizeof(r->why));
+    ret = dirty_guest_attach(g, ctl, ATTACH_TIMEOUT_S, r->why, sizeof(r->why));
     if (ret < 0) {
         return ret;
     }
-    ws = o->working_set ? o->working_set >> DIRTY_PAGE_SHIFT : g.ws_max_pages;
-    if (ws == 0 || ws > g.ws_max_pages) {
+    ws = o->working_set ? o->working_set >> DIRTY_PAGE_SHIFT : g->ws_max_pages;
+    if (ws == 0 || ws > g->ws_max_pages) {
         snprintf(r->why, sizeof(r->why),
                  "--working-set: the guest can write at most %" PRIu64
                  " MiB of this RAM",
-                 (g.ws_max_pages << DIRTY_PAGE_SHIFT) >> 20);
+                 (g->ws_max_pages << DIRTY_PAGE_SHIFT) >> 20);
         return -EINVAL;
     }
-    ret = dirty_guest_setup(&g, ws, o->vcpus, o->pattern, 1);
+    ret = dirty_guest_setup(g, ws, o->vcpus, o->pattern, 1);
     if (ret < 0) {
         snprintf(r->why, sizeof(r->why), "bad guest parameters");
         return ret;
     }
     r->ws_pages = ws;
     r->block_pages = harvest_block_pages(ctl);
+    return 0;
+}
+
+/* Start this run's harvester (ours or raw), time enabling, and take what
+ * the populating sweep left. */
+static int run_start_logging(struct run *r, const struct machine_ctl *ctl,
+                             uint64_t *acc)
+{
+    struct harvest_params hp = {
+        .mode = modes[r->m].mode,
+        .clear_chunk = r->o->clear_chunk,
+        .ring_entries = r->o->ring_entries,
+    };
+    struct harvester *h;
+    uint64_t n;
+    double t0;
+    int ret;
+
+    ret = r->raw ? harvest_raw_new(ctl, &hp, &h, r->why, sizeof(r->why))
+                 : harvest_ours_new(ctl, &hp, &h, r->why, sizeof(r->why));
+    if (ret < 0) {
+        return ret;
+    }
+    pthread_rwlock_wrlock(&r->h_lock);
+    r->h = h;
+    pthread_rwlock_unlock(&r->h_lock);
+    t0 = clock_now_s();
+    ret = h->ops->enable(h, r->why, sizeof(r->why));
+    r->enable_ms = (clock_now_s() - t0) * 1e3;
+    return ret < 0 ? ret : harvest(r, acc, &n);
+}
+
+/* After the window: the last harvest, the verification round, the full
+ * sweep, logging off. */
+static int run_finish_logging(struct run *r, struct dirty_guest *g,
+                              const struct machine_ctl *ctl, uint64_t *acc)
+{
+    uint64_t n;
+    double t0;
+    int ret = harvest(r, acc, &n);
+
+    if (ret == 0) {
+        progress("%s %s round %u/%u: verification round", modes[r->m].name,
+                 run_label(r), r->round + 1, r->o->rounds);
+        t0 = clock_now_s();
+        ret = run_verify(r, g, ctl, acc);
+        r->t_verify = clock_now_s() - t0;
+    }
+    if (ret == 0) {
+        t0 = clock_now_s();
+        ret = run_full(r, g, ctl, acc);
+        r->t_full = clock_now_s() - t0;
+    }
+    if (ret == 0) {
+        ret = r->h->ops->disable(r->h);
+        if (ret < 0) {
+            snprintf(r->why, sizeof(r->why), "stopping logging: %s",
+                     strerror(-ret));
+        }
+    }
+    return ret;
+}
+
+/* Tell the guest to exit and wait for it. */
+static int run_exit_guest(struct run *r, struct dirty_guest *g,
+                          const struct machine_ctl *ctl)
+{
+    double t0;
+
+    dirty_guest_post(g, TESTDEV_DIRTY_OP_EXIT, 0, 0);
+    for (t0 = clock_now_s(); !vcpu_set_wait_for(ctl->vcpus, 100);) {
+        if (clock_now_s() - t0 > ATTACH_TIMEOUT_S) {
+            snprintf(r->why, sizeof(r->why), "the guest did not exit");
+            return -ETIMEDOUT;
+        }
+    }
+    return 0;
+}
+
+/* One VM of the benchmark: populate, log, measure, verify, exit. */
+static int run_body(struct run *r, const struct machine_ctl *ctl)
+{
+    bool logging = modes[r->m].bit != BENCH_DIRTY_NONE;
+    struct dirty_guest g;
+    uint64_t *acc = NULL, seq;
+    double t0;
+    int ret;
+
+    ret = run_attach(r, ctl, &g);
+    if (ret < 0) {
+        return ret;
+    }
     acc = calloc((size_t)DIRTY_WORDS(r->block_pages), sizeof(uint64_t));
     if (!acc) {
         return -ENOMEM;
     }
-
     progress("%s %s round %u/%u: the guest populates %" PRIu64 " MiB",
-             modes[r->m].name, run_label(r), r->round + 1, o->rounds,
-             (ws << DIRTY_PAGE_SHIFT) >> 20);
+             modes[r->m].name, run_label(r), r->round + 1, r->o->rounds,
+             (r->ws_pages << DIRTY_PAGE_SHIFT) >> 20);
     t0 = clock_now_s();
     seq = dirty_guest_post(&g, TESTDEV_DIRTY_OP_SWEEP, 0, 0);
     ret =
         dirty_guest_wait(&g, seq, false, OP_TIMEOUT_S, r->why, sizeof(r->why));
     r->t_warm = clock_now_s() - t0;
-    if (ret < 0) {
-        goto out;
-    }
-    if (logging) {
-        ret = r->raw ? harvest_raw_new(ctl, &hp, &h, r->why, sizeof(r->why))
-                     : harvest_ours_new(ctl, &hp, &h, r->why, sizeof(r->why));
-        if (ret < 0) {
-            goto out;
-        }
-        pthread_rwlock_wrlock(&r->h_lock);
-        r->h = h;
-        pthread_rwlock_unlock(&r->h_lock);
-        t0 = clock_now_s();
-        ret = h->ops->enable(h, r->why, sizeof(r->why));
-        r->enable_ms = (clock_now_s() - t0) * 1e3;
-        if (ret == 0) {
-            ret = harvest(r, acc, &n);
-        }
-        if (ret < 0) {
-            goto out;
-        }
-    }
-    t0 = clock_now_s();
-    ret = run_window(r, &g, acc);
-    r->t_run = clock_now_s() - t0;
-    if (ret < 0) {
-        goto out;
-    }
-    seq = dirty_guest_post(&g, TESTDEV_DIRTY_OP_IDLE, 0, 0);
-    ret =
-        dirty_guest_wait(&g, seq, false, OP_TIMEOUT_S, r->why, sizeof(r->why));
     if (ret == 0 && logging) {
-        ret = harvest(r, acc, &n);
-        if (ret == 0) {
-            progress("%s %s round %u/%u: verification round", modes[r->m].name,
-                     run_label(r), r->round + 1, o->rounds);
-            t0 = clock_now_s();
-            ret = run_verify(r, &g, ctl, acc);
-            r->t_verify = clock_now_s() - t0;
-        }
-        if (ret == 0) {
-            t0 = clock_now_s();
-            ret = run_full(r, &g, ctl, acc);
-            r->t_full = clock_now_s() - t0;
-        }
-        if (ret == 0) {
-            ret = r->h->ops->disable(r->h);
-            if (ret < 0) {
-                snprintf(r->why, sizeof(r->why), "stopping logging: %s",
-                         strerror(-ret));
-            }
-        }
+        ret = run_start_logging(r, ctl, acc);
     }
-    if (ret < 0) {
-        goto out;
+    if (ret == 0) {
+        t0 = clock_now_s();
+        ret = run_window(r, &g, acc);
+        r->t_run = clock_now_s() - t0;
     }
-    dirty_guest_post(&g, TESTDEV_DIRTY_OP_EXIT, 0, 0);
-    for (t0 = clock_now_s(); !vcpu_set_wait_for(ctl->vcpus, 100);) {
-        if (clock_now_s() - t0 > ATTACH_TIMEOUT_S) {
-            snprintf(r->why, sizeof(r->why), "the guest did not exit");
-            ret = -ETIMEDOUT;
-            break;
-        }
+    if (ret == 0) {
+        seq = dirty_guest_post(&g, TESTDEV_DIRTY_OP_IDLE, 0, 0);
+        ret = dirty_guest_wait(&g, seq, false, OP_TIMEOUT_S, r->why,
+                               sizeof(r->why));
     }
-out:
+    if (ret == 0 && logging) {
+        ret = run_finish_logging(r, &g, ctl, acc);
+    }
+    if (ret == 0) {
+        ret = run_exit_guest(r, &g, ctl);
+    }
     free(acc);
     return ret;
 }

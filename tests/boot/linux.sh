@@ -73,6 +73,16 @@ if [ "$mode" = version ]; then
     if [ -z "$kib" ] || [ -z "$hello" ] || [ "$kib" -gt $((hello + 1024)) ]; then
         bad "rss_kib ${kib:-?} with the kernel, ${hello:-?} with the hello guest: more than 1 MiB apart"
     fi
+    # A command line beyond the bzImage header's cmdline_size is refused
+    # before the VM starts, naming the limit.
+    if [ "$path" = bzimage ]; then
+        long=$(head -c 70000 /dev/zero | tr '\0' x)
+        "$vmm" run --kernel "$kernel" --cmdline "$long" >/dev/null 2>"$t/long.err" </dev/null
+        lst=$?
+        [ "$lst" = 1 ] && [ "$(wc -l <"$t/long.err")" = 1 ] &&
+            grep -q "cmdline of 70000 bytes beyond the kernel's limit of [0-9]" "$t/long.err" ||
+            bad "a 70000-byte cmdline: status $lst, $(cat "$t/long.err")"
+    fi
 else
     grep -q '"reason":"guest power-off (ACPI S5)"' "$t/r.json" ||
         bad "the VM did not end through ACPI S5"

@@ -74,7 +74,20 @@ case_ "bad regex" "^vmm: --expect '\(': " run --expect '('
 case_ "timeout 0" "^vmm: --timeout 0: " run --timeout 0
 case_ "cpuid policy" "^vmm: --cpuid fast: expected host or safe" run --cpuid fast
 case_ "json unwritable" "--json /nonexistent/dir/r\.json: No such file" run --json /nonexistent/dir/r.json
-case_ "initrd missing" "nonexistent\.img: No such file" run --initrd "$t/nonexistent.img"
+case_ "initrd missing" "nonexistent\.img: No such file" run --kernel "$g/mbkernel.elf" --initrd "$t/nonexistent.img"
+# Options a guest cannot use are refused, not dropped (cli.c's table says
+# where each applies; test_cli checks every option against every kind).
+truncate -s 300M "$t/big.img"
+long=$(head -c 70000 /dev/zero | tr '\0' x)
+case_ "initrd for a test guest" "^vmm: --initrd: a test guest does not take it \(only kernels" run --kernel "$g/hello.elf" --memory 128M --initrd "$t/big.img"
+case_ "cmdline for a test guest" "^vmm: --cmdline: a test guest does not take it" run --kernel "$g/hello.elf" --cmdline "$long"
+case_ "append for the embedded guest" "^vmm: --cmdline: a test guest" run -append "console=ttyS0"
+case_ "debug-exit device for a test guest" "^vmm: -device: a test guest does not take it" run -device isa-debug-exit,iobase=0xf4
+# Inputs that cannot fit, refused before the VM starts (a bzImage's
+# cmdline_size: tests/boot/linux.sh; multiboot's 384 KiB for the command
+# line is more than one argument can carry).
+truncate -s 16M "$t/16m.img"
+case_ "module beyond RAM" "16m\.img\) of 16777216 bytes does not fit in RAM" run --kernel "$g/mbkernel.elf" --memory 8M --initrd "$t/16m.img"
 # An empty 2 MiB pool (root only: the pool is put back afterwards).
 if [ -w "$POOL_KNOB" ]; then
     POOL_SAVED=$(cat "$POOL_KNOB")

@@ -686,6 +686,108 @@ static void test_run_short_why(void)
     }
 }
 
+/* A value each option accepts (by its first spelling). */
+static const char *sample_value(const char *name)
+{
+    static const struct {
+        const char *name, *value;
+    } v[] = {
+        {"--memory", "64M"},       {"--cpus", "2"},
+        {"--mem-backend", "anon"}, {"--mem-path", "/dev/hugepages"},
+        {"--serial", "none"},      {"-display", "none"},
+        {"-device", "isa-debug-exit,iobase=0xf4"},
+        {"-accel", "kvm"},         {"--timeout", "5"},
+        {"--cpuid", "host"},       {"--hugepage-size", "2M"},
+    };
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        if (strcmp(name, v[i].name) == 0) {
+            return v[i].value;
+        }
+    }
+    return "x";
+}
+
+/* Every run option against every guest kind: refused, with one line that
+ * names the option, exactly where its table entry says it does not apply;
+ * and every entry says where it applies. */
+static void test_guest_kinds(void)
+{
+    static const struct {
+        enum boot_format fmt;
+        unsigned bit;
+    } kinds[] = {
+        {BOOT_FORMAT_TEST_GUEST, GUEST_TEST},
+        {BOOT_FORMAT_BZIMAGE, GUEST_BZIMAGE},
+        {BOOT_FORMAT_PVH, GUEST_PVH},
+        {BOOT_FORMAT_MULTIBOOT, GUEST_MULTIBOOT},
+    };
+    size_t pairs = 0;
+
+    for (size_t i = 0; i < cli_run_cmd.nr; i++) {
+        const struct opt *opt = &cli_run_cmd.opts[i];
+        char name[64], why[256];
+        struct run_opts o;
+        struct args a;
+        int r;
+
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(opt->names, "|"),
+                 opt->names);
+        CHECK(opt->scope != 0 && (opt->scope & ~GUEST_ANY) == 0,
+              "%s: its table entry does not say where it applies", name);
+        memset(&a, 0, sizeof(a));
+        args_add(&a, name);
+        if (opt->arg) {
+            args_add(&a, sample_value(name));
+        }
+        if (strcmp(name, "--mem-path") == 0 ||
+            strcmp(name, "--hugepage-size") == 0) {
+            args_add(&a, "--mem-backend");
+            args_add(&a, strcmp(name, "--mem-path") ? "memfd" : "hugetlbfs");
+        }
+        r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+        CHECK(r == 0, "%s: %d (%s)", name, r, why);
+        if (r != 0) {
+            continue;
+        }
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            bool applies = opt->scope & kinds[k].bit;
+
+            why[0] = '\0';
+            r = cli_check_guest_kind(&o, kinds[k].fmt, why, sizeof(why));
+            pairs++;
+            CHECK(applies ? r == 0 : r == -EINVAL,
+                  "%s on kind %u: %d (%s), scope 0x%x", name, kinds[k].bit, r,
+                  why, opt->scope);
+            CHECK(applies || (strncmp(why, name, strlen(name)) == 0 &&
+                              strchr(why, '\n') == NULL),
+                  "%s on kind %u: the reason \"%s\" does not start with it",
+                  name, kinds[k].bit, why);
+        }
+    }
+    CHECK(pairs == 4 * cli_run_cmd.nr, "%zu pairs checked", pairs);
+    /* The commands: an initrd or a command line for a test guest. */
+    {
+        struct args a = {0};
+        struct run_opts o;
+        char why[256];
+
+        args_add(&a, "--initrd");
+        args_add(&a, "big.img");
+        args_add(&a, "--cmdline");
+        args_add(&a, "x");
+        CHECK(cli_parse_run(a.argc, a.argv, &o, why, sizeof(why)) == 0, "%s",
+              why);
+        CHECK(cli_check_guest_kind(&o, BOOT_FORMAT_TEST_GUEST, why,
+                                   sizeof(why)) == -EINVAL &&
+                  strstr(why, "--initrd: a test guest does not take it"),
+              "test guest with --initrd: %s", why);
+        CHECK(cli_check_guest_kind(&o, BOOT_FORMAT_BZIMAGE, why,
+                                   sizeof(why)) == 0,
+              "bzImage with --initrd and --cmdline: %s", why);
+    }
+}
+
 int main(void)
 {
     test_parse_size();
@@ -695,6 +797,7 @@ int main(void)
     test_run_combined();
     test_run_refused();
     test_run_short_why();
+    test_guest_kinds();
     printf("test_cli: %zu size cases, %zu option cases, %zu refusals, %u "
            "known bugs, %u failures\n",
            sizeof(size_cases) / sizeof(size_cases[0]),

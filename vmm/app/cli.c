@@ -47,62 +47,74 @@ enum {
 static const struct opt run_opts_table[] = {
     {"--kernel|-kernel", "FILE",
      "bzImage, PVH or multiboot ELF kernel, or an ELF test guest",
-     "the embedded hello guest", O_KERNEL},
+     "the embedded hello guest", O_KERNEL, GUEST_ANY},
     {"--initrd|-initrd", "FILE",
-     "initrd (Linux); multiboot modules as \"file arg,file2\"", NULL, O_INITRD},
+     "initrd (Linux); multiboot modules as \"file arg,file2\"", NULL, O_INITRD,
+     GUEST_KERNELS},
     {"--cmdline|--append|-append", "TEXT", "kernel command line", NULL,
-     O_CMDLINE},
+     O_CMDLINE, GUEST_KERNELS},
     {"--memory|-m", "SIZE",
      "guest RAM; a plain number is MiB, suffixes K M G T, bytes need B", "256M",
-     O_MEMORY},
-    {"--cpus|-smp", "N", "vCPUs (QEMU's -smp cpus=N also)", "1", O_CPUS},
+     O_MEMORY, GUEST_ANY},
+    {"--cpus|-smp", "N", "vCPUs (QEMU's -smp cpus=N also)", "1", O_CPUS,
+     GUEST_ANY},
     {"--mem-backend", "anon|memfd|hugetlbfs", "what backs guest RAM", "anon",
-     O_MEM_BACKEND},
+     O_MEM_BACKEND, GUEST_ANY},
     {"--mem-path", "DIR", "hugetlbfs directory (with --mem-backend hugetlbfs)",
-     "the first hugetlbfs mount", O_MEM_PATH},
+     "the first hugetlbfs mount", O_MEM_PATH, GUEST_ANY},
     {"--hugepage-size", "2M|1G", "huge page size for memfd or hugetlbfs", NULL,
-     O_HUGEPAGE_SIZE},
-    {"--mem-share", NULL, "map anonymous memory shared", NULL, O_MEM_SHARE},
+     O_HUGEPAGE_SIZE, GUEST_ANY},
+    {"--mem-share", NULL, "map anonymous memory shared", NULL, O_MEM_SHARE,
+     GUEST_ANY},
     {"--mem-prealloc", NULL, "touch all guest memory before the guest starts",
-     NULL, O_MEM_PREALLOC},
-    {"--mem-thp", NULL, "ask for transparent huge pages", NULL, O_MEM_THP},
+     NULL, O_MEM_PREALLOC, GUEST_ANY},
+    {"--mem-thp", NULL, "ask for transparent huge pages", NULL, O_MEM_THP,
+     GUEST_ANY},
     {"--serial|-serial", "stdio|file:PATH|none",
-     "where the serial console goes", "stdio", O_SERIAL},
+     "where the serial console goes", "stdio", O_SERIAL, GUEST_ANY},
     {"-nographic", NULL, "accepted: the console is always the serial port",
-     NULL, O_NOGRAPHIC},
+     NULL, O_NOGRAPHIC, GUEST_ANY},
     {"-display", "none", "accepted as none: there is no display", NULL,
-     O_DISPLAY},
+     O_DISPLAY, GUEST_ANY},
     {"-no-reboot", NULL,
      "accepted: a guest reboot always ends the VM with 0 (QEMU without it "
      "restarts the guest)",
-     NULL, O_NO_REBOOT},
+     NULL, O_NO_REBOOT, GUEST_ANY},
     {"-device", "isa-debug-exit[,iobase=0xf4][,iosize=N]",
-     "accepted for the test device the PC board has at 0xf4", NULL, O_DEVICE},
-    {"-enable-kvm", NULL, "accepted: vmm always uses KVM", NULL, O_ENABLE_KVM},
-    {"-accel", "kvm", "accepted as kvm", NULL, O_ACCEL},
+     "accepted for the test device the PC board has at 0xf4", NULL, O_DEVICE,
+     GUEST_KERNELS},
+    {"-enable-kvm", NULL, "accepted: vmm always uses KVM", NULL, O_ENABLE_KVM,
+     GUEST_ANY},
+    {"-accel", "kvm", "accepted as kvm", NULL, O_ACCEL, GUEST_ANY},
     {"--expect", "REGEX", "end with 0 when a console line matches (POSIX ERE)",
-     NULL, O_EXPECT},
+     NULL, O_EXPECT, GUEST_ANY},
     {"--timeout", "SECONDS", "end with 124 when the time is up", "none",
-     O_TIMEOUT},
+     O_TIMEOUT, GUEST_ANY},
     {"--ktap", NULL,
      "read KTAP/TAP results from the console: end when the plan is "
      "complete, exit 0 only if every test passed or was skipped",
-     NULL, O_KTAP},
+     NULL, O_KTAP, GUEST_ANY},
     {"--junit", "FILE", "write the KTAP results as JUnit XML (implies --ktap)",
-     NULL, O_JUNIT},
-    {"--json", "FILE", "write a JSON report of the run", NULL, O_JSON},
+     NULL, O_JUNIT, GUEST_ANY},
+    {"--json", "FILE", "write a JSON report of the run", NULL, O_JSON,
+     GUEST_ANY},
     {"--cpuid", "host|safe", "CPUID policy", "safe on PVM hosts, else host",
-     O_CPUID},
-    {"--kvm-device", "PATH", "the KVM device", "/dev/kvm", O_KVM_DEVICE},
+     O_CPUID, GUEST_ANY},
+    {"--kvm-device", "PATH", "the KVM device", "/dev/kvm", O_KVM_DEVICE,
+     GUEST_ANY},
     {"--sandbox", NULL, "seccomp allow-list once the guest runs", NULL,
-     O_SANDBOX},
+     O_SANDBOX, GUEST_ANY},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
-     O_DUMP_MTREE},
+     O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
-     O_DUMP_FLATVIEW},
+     O_DUMP_FLATVIEW, GUEST_ANY},
     {"--dump-slots", NULL, "print the KVM memory slots after setup and at exit",
-     NULL, O_DUMP_SLOTS},
+     NULL, O_DUMP_SLOTS, GUEST_ANY},
 };
+
+/* Options given are bits of run_opts.given. */
+_Static_assert(sizeof(run_opts_table) / sizeof(run_opts_table[0]) <= 64,
+               "run_opts.given has 64 bits");
 
 const struct opt_cmd cli_run_cmd = {
     .name = "vmm run",
@@ -388,6 +400,7 @@ static int apply_run(void *ctx, const struct opt *opt, const char *name,
     struct run_opts *o = ctx;
     int ret = apply_memory(o, opt->id, name, v, why, whylen);
 
+    o->given |= 1ull << (opt - run_opts_table);
     if (ret == -ENOENT) {
         ret = apply_qemu(opt->id, name, v, why, whylen);
     }
@@ -474,4 +487,60 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
         *o = tmp;
     }
     return ret;
+}
+
+static const char *kind_name(unsigned bit)
+{
+    switch (bit) {
+    case GUEST_TEST:
+        return "a test guest";
+    case GUEST_BZIMAGE:
+        return "a bzImage";
+    case GUEST_PVH:
+        return "a PVH kernel";
+    default:
+        return "a multiboot kernel";
+    }
+}
+
+/* "bzImage, PVH and multiboot kernels" for the bits of (scope). */
+static void scope_names(unsigned scope, char *buf, size_t len)
+{
+    if ((scope & GUEST_KERNELS) == GUEST_KERNELS) {
+        snprintf(buf, len, "kernels (bzImage, PVH, multiboot)");
+        return;
+    }
+    buf[0] = '\0';
+    for (unsigned bit = 1; bit <= GUEST_MULTIBOOT; bit <<= 1) {
+        if (scope & bit) {
+            size_t n = strlen(buf);
+
+            snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+                     kind_name(bit) + 2);
+        }
+    }
+}
+
+int cli_check_guest_kind(const struct run_opts *o, enum boot_format fmt,
+                         char *why, size_t whylen)
+{
+    unsigned kind = fmt == BOOT_FORMAT_TEST_GUEST ? GUEST_TEST
+                    : fmt == BOOT_FORMAT_BZIMAGE  ? GUEST_BZIMAGE
+                    : fmt == BOOT_FORMAT_PVH      ? GUEST_PVH
+                                                  : GUEST_MULTIBOOT;
+
+    for (size_t i = 0; i < cli_run_cmd.nr; i++) {
+        const struct opt *opt = &cli_run_cmd.opts[i];
+        char names[96];
+
+        if (!(o->given & (1ull << i)) || (opt->scope & kind)) {
+            continue;
+        }
+        scope_names(opt->scope, names, sizeof(names));
+        snprintf(why, whylen, "%.*s: %s does not take it (only %s do)",
+                 (int)strcspn(opt->names, "|"), opt->names, kind_name(kind),
+                 names);
+        return -EINVAL;
+    }
+    return 0;
 }

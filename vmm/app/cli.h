@@ -15,6 +15,14 @@
 #include "util/cli.h"
 #include "util/opt.h"
 
+/* Guest kinds, the bits of a run option's scope (struct opt.scope). */
+#define GUEST_TEST (1u << 0)
+#define GUEST_BZIMAGE (1u << 1)
+#define GUEST_PVH (1u << 2)
+#define GUEST_MULTIBOOT (1u << 3)
+#define GUEST_KERNELS (GUEST_BZIMAGE | GUEST_PVH | GUEST_MULTIBOOT)
+#define GUEST_ANY (GUEST_TEST | GUEST_KERNELS)
+
 /* What `vmm run` was asked to do. */
 struct run_opts {
     struct machine_config mc;
@@ -27,7 +35,18 @@ struct run_opts {
     const char *junit;
     const char *backend_name;
     const char *hugepage_name;
+    /* The options given, by their table index (cli_run_cmd.opts). */
+    uint64_t given;
 };
+
+/*
+ * Refuse the options (o) carries that a guest of kind (fmt) cannot use:
+ * -EINVAL with one line in (why) naming the first such option and the
+ * kinds it is for. The table of options says where each applies.
+ */
+__attribute__((warn_unused_result)) int
+cli_check_guest_kind(const struct run_opts *o, enum boot_format fmt, char *why,
+                     size_t whylen);
 
 /* `vmm run`'s option table, for --help. */
 extern const struct opt_cmd cli_run_cmd;

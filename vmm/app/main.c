@@ -300,12 +300,28 @@ static void release_inputs(void *opaque)
     modules_free(&r->mods);
 }
 
+/* machine_config.check_kind: refuse what this kind of guest cannot use,
+ * then read the initrd (not before: a refused one costs no read). */
+static int check_kind(void *opaque, enum boot_format fmt, char *why,
+                      size_t whylen)
+{
+    struct run *r = opaque;
+    int ret = cli_check_guest_kind(&r->o, fmt, why, whylen);
+
+    if (ret == 0 && r->o.mc.initrd) {
+        ret = modules_read(r->o.mc.initrd, &r->mods, why, whylen);
+        r->o.mc.modules = r->mods.mods;
+        r->o.mc.nr_modules = r->mods.nr;
+    }
+    return ret;
+}
+
 static bool feed_ktap(void *opaque, const char *line, size_t len)
 {
     return ktap_feed(opaque, line, len);
 }
 
-/* Read the kernel and the initrd. */
+/* Read the kernel (the initrd waits for check_kind()). */
 static int run_read_inputs(struct run *r, char *why, size_t whylen)
 {
     struct run_opts *o = &r->o;
@@ -322,14 +338,6 @@ static int run_read_inputs(struct run *r, char *why, size_t whylen)
         o->mc.image = guest_hello_elf;
         o->mc.image_size = guest_hello_elf_len;
         o->mc.image_name = "embedded hello guest";
-    }
-    if (o->mc.initrd) {
-        ret = modules_read(o->mc.initrd, &r->mods, why, whylen);
-        if (ret < 0) {
-            return ret;
-        }
-        o->mc.modules = r->mods.mods;
-        o->mc.nr_modules = r->mods.nr;
     }
     o->mc.on_loaded = release_inputs;
     o->mc.loaded_opaque = r;
@@ -438,6 +446,8 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
     if (ret == 0) {
         r->o.mc.ram.progress = prealloc_progress;
         r->o.mc.stop_signal = &stop_signal;
+        r->o.mc.check_kind = check_kind;
+        r->o.mc.check_opaque = r;
         if (r->o.ktap) {
             r->o.mc.on_line = feed_ktap;
             r->o.mc.line_opaque = &r->ktap;
@@ -577,8 +587,8 @@ static int apply_simple(void *ctx, const struct opt *opt, const char *name,
 }
 
 static const struct opt info_opts[] = {
-    {"--json", NULL, "one JSON object instead of text", NULL, O_JSON},
-    {"--kvm-device", "PATH", "the KVM device", "/dev/kvm", O_KVM_DEVICE},
+    {"--json", NULL, "one JSON object instead of text", NULL, O_JSON, 0},
+    {"--kvm-device", "PATH", "the KVM device", "/dev/kvm", O_KVM_DEVICE, 0},
 };
 static const struct opt_cmd info_cmd = {
     .name = "vmm info",
@@ -719,16 +729,17 @@ static int cmd_bench_dirty(int argc, char **argv)
 }
 
 static const struct opt bench_json_opts[] = {
-    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON},
+    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 static const struct opt bench_mmio_opts[] = {
-    {"--iterations", "N", "MMIO exits per measured loop", "30000",
-     O_ITERATIONS},
-    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON},
+    {"--iterations", "N", "MMIO exits per measured loop", "30000", O_ITERATIONS,
+     0},
+    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 static const struct opt bench_soak_opts[] = {
-    {"--runs", "N", "VMs created, run and destroyed in a row", "200", O_RUNS},
-    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON},
+    {"--runs", "N", "VMs created, run and destroyed in a row", "200", O_RUNS,
+     0},
+    {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 static const struct opt_cmd bench_cmds[] = {

@@ -729,6 +729,9 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     m->console.on_line_done = on_line_done;
 
     ret = classify_image(m, why, whylen);
+    if (ret == 0 && cfg->check_kind) {
+        ret = cfg->check_kind(cfg->check_opaque, m->fmt, why, whylen);
+    }
     if (ret == 0) {
         ret = open_vm(m, why, whylen);
     }

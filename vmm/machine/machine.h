@@ -65,6 +65,13 @@ struct machine_config {
     enum cpuid_policy cpuid;
     /* Do not read stdin (benchmarks, soak). */
     bool no_stdin;
+    /* Called once the image's kind is known, before any host resource is
+     * taken: -errno with (why) set refuses the run (an option that kind
+     * of guest cannot use); 0 after filling (modules, nr_modules) if it
+     * wants. NULL: none. */
+    int (*check_kind)(void *check_opaque, enum boot_format fmt, char *why,
+                      size_t whylen);
+    void *check_opaque;
     /* Called once the image and the modules are in guest memory: neither
      * is used after it, so the caller can release them (the resident set
      * then holds no copy of the kernel file while the guest runs). */

@@ -25,6 +25,9 @@ struct opt {
     /* Shown as "(default: ...)"; NULL for none. */
     const char *def;
     int id;
+    /* What the option applies to, as bits the command defines (vmm run:
+     * the guest kinds); 0 where the command has no such thing. */
+    unsigned scope;
 };
 
 struct opt_cmd {
