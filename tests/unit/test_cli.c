@@ -692,12 +692,17 @@ static const char *sample_value(const char *name)
     static const struct {
         const char *name, *value;
     } v[] = {
-        {"--memory", "64M"},       {"--cpus", "2"},
-        {"--mem-backend", "anon"}, {"--mem-path", "/dev/hugepages"},
-        {"--serial", "none"},      {"-display", "none"},
+        {"--memory", "64M"},
+        {"--cpus", "2"},
+        {"--mem-backend", "anon"},
+        {"--mem-path", "/dev/hugepages"},
+        {"--serial", "none"},
+        {"-display", "none"},
         {"-device", "isa-debug-exit,iobase=0xf4"},
-        {"-accel", "kvm"},         {"--timeout", "5"},
-        {"--cpuid", "host"},       {"--hugepage-size", "2M"},
+        {"-accel", "kvm"},
+        {"--timeout", "5"},
+        {"--cpuid", "host"},
+        {"--hugepage-size", "2M"},
     };
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -782,8 +787,8 @@ static void test_guest_kinds(void)
                                    sizeof(why)) == -EINVAL &&
                   strstr(why, "--initrd: a test guest does not take it"),
               "test guest with --initrd: %s", why);
-        CHECK(cli_check_guest_kind(&o, BOOT_FORMAT_BZIMAGE, why,
-                                   sizeof(why)) == 0,
+        CHECK(cli_check_guest_kind(&o, BOOT_FORMAT_BZIMAGE, why, sizeof(why)) ==
+                  0,
               "bzImage with --initrd and --cmdline: %s", why);
     }
 }
