@@ -31,20 +31,20 @@ static uint64_t size_mask(unsigned size)
     return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
 }
 
-static uint64_t op_read(const struct mem_region *mr, uint64_t off,
+static uint64_t op_read(const struct flat_range *fr, uint64_t off,
                         unsigned size)
 {
-    if (!mr->ops->read) {
+    if (!fr->ops->read) {
         return 0;
     }
-    return mr->ops->read(mr->opaque, off, size) & size_mask(size);
+    return fr->ops->read(fr->opaque, off, size) & size_mask(size);
 }
 
-static void op_write(const struct mem_region *mr, uint64_t off, uint64_t val,
+static void op_write(const struct flat_range *fr, uint64_t off, uint64_t val,
                      unsigned size)
 {
-    if (mr->ops->write) {
-        mr->ops->write(mr->opaque, off, val & size_mask(size), size);
+    if (fr->ops->write) {
+        fr->ops->write(fr->opaque, off, val & size_mask(size), size);
     }
 }
 
@@ -53,10 +53,10 @@ static void op_write(const struct mem_region *mr, uint64_t off, uint64_t val,
  * sizes: too wide or misaligned accesses are halved, too narrow ones are
  * served from the enclosing impl.min-sized word.
  */
-static uint64_t impl_read(const struct mem_region *mr, uint64_t off,
+static uint64_t impl_read(const struct flat_range *fr, uint64_t off,
                           unsigned size)
 {
-    const struct mr_access_sizes *impl = &mr->ops->impl;
+    const struct mr_access_sizes *impl = &fr->ops->impl;
     unsigned imin = size_min(impl->min_access_size);
     unsigned imax = size_max(impl->max_access_size);
     bool aligned = impl->unaligned || (off & (size - 1)) == 0;
@@ -65,17 +65,17 @@ static uint64_t impl_read(const struct mem_region *mr, uint64_t off,
         uint64_t base = impl->unaligned ? off : off & ~(uint64_t)(imin - 1);
 
         if (off - base + size <= imin) {
-            return (op_read(mr, base, imin) >> ((off - base) * 8)) &
+            return (op_read(fr, base, imin) >> ((off - base) * 8)) &
                    size_mask(size);
         }
     } else if (size <= imax && aligned) {
-        return op_read(mr, off, size);
+        return op_read(fr, off, size);
     }
     if (size > 1) {
         unsigned half = size / 2;
         /* Low half first: devices may latch on the first read. */
-        uint64_t lo = impl_read(mr, off, half);
-        uint64_t hi = impl_read(mr, off + half, half);
+        uint64_t lo = impl_read(fr, off, half);
+        uint64_t hi = impl_read(fr, off + half, half);
 
         return lo | (hi << (half * 8));
     }
@@ -83,10 +83,10 @@ static uint64_t impl_read(const struct mem_region *mr, uint64_t off,
     return 0xff;
 }
 
-static void impl_write(const struct mem_region *mr, uint64_t off, uint64_t val,
+static void impl_write(const struct flat_range *fr, uint64_t off, uint64_t val,
                        unsigned size)
 {
-    const struct mr_access_sizes *impl = &mr->ops->impl;
+    const struct mr_access_sizes *impl = &fr->ops->impl;
     unsigned imin = size_min(impl->min_access_size);
     unsigned imax = size_max(impl->max_access_size);
     bool aligned = impl->unaligned || (off & (size - 1)) == 0;
@@ -96,29 +96,29 @@ static void impl_write(const struct mem_region *mr, uint64_t off, uint64_t val,
 
         if (off - base + size <= imin) {
             unsigned shift = (unsigned)(off - base) * 8;
-            uint64_t word = op_read(mr, base, imin);
+            uint64_t word = op_read(fr, base, imin);
 
             word &= ~(size_mask(size) << shift);
             word |= (val & size_mask(size)) << shift;
-            op_write(mr, base, word, imin);
+            op_write(fr, base, word, imin);
             return;
         }
     } else if (size <= imax && aligned) {
-        op_write(mr, off, val, size);
+        op_write(fr, off, val, size);
         return;
     }
     if (size > 1) {
         unsigned half = size / 2;
 
-        impl_write(mr, off, val & size_mask(half), half);
-        impl_write(mr, off + half, val >> (half * 8), half);
+        impl_write(fr, off, val & size_mask(half), half);
+        impl_write(fr, off + half, val >> (half * 8), half);
     }
 }
 
-static bool valid_access(const struct mem_region *mr, uint64_t off,
+static bool valid_access(const struct flat_range *fr, uint64_t off,
                          unsigned size)
 {
-    const struct mr_access_sizes *v = &mr->ops->valid;
+    const struct mr_access_sizes *v = &fr->ops->valid;
 
     if (size < size_min(v->min_access_size) ||
         size > size_max(v->max_access_size)) {
@@ -148,13 +148,13 @@ static void store_le(uint8_t *p, uint64_t v, unsigned size)
 }
 
 /* One access already checked against the valid sizes. */
-static void io_one(const struct mem_region *mr, uint64_t off, uint8_t *buf,
+static void io_one(const struct flat_range *fr, uint64_t off, uint8_t *buf,
                    unsigned size, bool is_write)
 {
     if (is_write) {
-        impl_write(mr, off, load_le(buf, size), size);
+        impl_write(fr, off, load_le(buf, size), size);
     } else {
-        store_le(buf, impl_read(mr, off, size), size);
+        store_le(buf, impl_read(fr, off, size), size);
     }
 }
 
@@ -163,10 +163,10 @@ static void io_one(const struct mem_region *mr, uint64_t off, uint8_t *buf,
  * valid sizes and alignment allow; a piece that cannot be expressed is
  * refused (-EINVAL) and reads as all-ones.
  */
-static int io_bulk(const struct mem_region *mr, uint64_t off, uint8_t *buf,
+static int io_bulk(const struct flat_range *fr, uint64_t off, uint8_t *buf,
                    uint64_t len, bool is_write)
 {
-    const struct mr_access_sizes *v = &mr->ops->valid;
+    const struct mr_access_sizes *v = &fr->ops->valid;
     unsigned vmax = size_max(v->max_access_size);
     int err = 0;
 
@@ -182,8 +182,8 @@ static int io_bulk(const struct mem_region *mr, uint64_t off, uint8_t *buf,
         while (!v->unaligned && (off & (size - 1))) {
             size /= 2;
         }
-        if (valid_access(mr, off, size)) {
-            io_one(mr, off, buf, size, is_write);
+        if (valid_access(fr, off, size)) {
+            io_one(fr, off, buf, size, is_write);
         } else {
             if (!is_write) {
                 memset(buf, 0xff, size);
@@ -201,29 +201,31 @@ static int dispatch_piece(const struct flat_range *fr, uint64_t off,
                           uint8_t *buf, uint64_t len, bool is_write,
                           bool guest_whole)
 {
+    /* I/O goes through the range's copies of the region's ops and opaque
+     * (struct flat_range); only RAM needs the region itself. */
     const struct mem_region *mr = fr->mr;
 
-    if (mr->kind == MR_IO) {
+    if (fr->kind == MR_IO) {
         if (guest_whole) {
-            if (!valid_access(mr, off, (unsigned)len)) {
+            if (!valid_access(fr, off, (unsigned)len)) {
                 if (!is_write) {
                     memset(buf, 0xff, len);
                 }
                 return -EINVAL;
             }
-            io_one(mr, off, buf, (unsigned)len, is_write);
+            io_one(fr, off, buf, (unsigned)len, is_write);
             return 0;
         }
-        return io_bulk(mr, off, buf, len, is_write);
+        return io_bulk(fr, off, buf, len, is_write);
     }
     /* RAM or ROM. */
     if (!is_write) {
         memcpy(buf, mr_ram_ptr(mr, off), len);
         return 0;
     }
-    if (mr->kind == MR_ROM) {
-        if (mr->ops && mr->ops->write) {
-            return io_bulk(mr, off, buf, len, true);
+    if (fr->kind == MR_ROM) {
+        if (fr->ops && fr->ops->write) {
+            return io_bulk(fr, off, buf, len, true);
         }
         return -EROFS;
     }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mem-internal.h"
 #include "mem/flatview.h"
@@ -34,6 +35,10 @@ struct leaf {
     gpa_t first;
     gpa_t last;
     struct mem_region *mr;
+    /* (mr)'s, read while the walk has it in cache. */
+    const struct mr_ops *ops;
+    void *opaque;
+    uint8_t kind;
     bool readonly;
     bool log_dirty;
 };
@@ -109,6 +114,9 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
             .last = (gpa_t)(hi - 1),
             .origin = origin,
             .mr = mr,
+            .ops = mr->ops,
+            .opaque = mr->opaque,
+            .kind = (uint8_t)mr->kind,
             .readonly = readonly,
             .log_dirty = log,
         };
@@ -203,6 +211,33 @@ static void heap_pop(struct heap *h)
     }
 }
 
+/*
+ * Memory for a view's arrays, aligned to (align), not zeroed (whoever
+ * fills a view writes every element it counts; a render's upper bound of
+ * ranges is twice what it uses, and zeroing it would cost more than the
+ * render). Arrays of 2 MiB
+ * and more (views of tens of thousands of ranges) are 2 MiB-aligned and
+ * asked for transparent huge pages: a lookup then misses the TLB once
+ * instead of once per level.
+ */
+static void *view_array(size_t bytes, size_t align)
+{
+    size_t huge = 2u << 20;
+    void *p;
+
+    if (bytes >= huge) {
+        bytes = (bytes + huge - 1) & ~(huge - 1);
+        p = aligned_alloc(huge, bytes);
+        if (p) {
+            (void)madvise(p, bytes, MADV_HUGEPAGE);
+        }
+    } else {
+        bytes = (bytes + align - 1) & ~(align - 1);
+        p = aligned_alloc(align, bytes ? bytes : align);
+    }
+    return p;
+}
+
 struct flatview *flatview_alloc(size_t cap)
 {
     struct flatview_box *box = calloc(1, sizeof(*box));
@@ -211,7 +246,7 @@ struct flatview *flatview_alloc(size_t cap)
         return NULL;
     }
     if (cap) {
-        box->fv.ranges = calloc(cap, sizeof(struct flat_range));
+        box->fv.ranges = view_array(cap * sizeof(struct flat_range), 64);
         if (!box->fv.ranges) {
             free(box);
             return NULL;
@@ -230,7 +265,6 @@ void flatview_free(struct flatview *fv)
     box = flatview_box_of(fv);
     free(fv->ranges);
     free(fv->index);
-    free(fv->lasts);
     free(box);
 }
 
@@ -253,47 +287,51 @@ static void emit(struct flatview *fv, const struct leaf *l, coord_t first,
         .last = (gpa_t)(end - 1),
         .mr = l->mr,
         .offset = offset,
+        .ops = l->ops,
+        .opaque = l->opaque,
+        .kind = l->kind,
         .readonly = l->readonly,
         .log_dirty = l->log_dirty,
     };
 }
 
-#define INDEX_FANOUT 16
+/* Keys per index block: 8 addresses, one 64-byte cache line (each level
+ * starts on a line), so a lookup reads one line per level. */
+#define INDEX_FANOUT 8
+#define INDEX_ALIGN 64
 
 static int flatview_build_index(struct flatview *fv)
 {
     size_t total = 0, len = fv->nr, off, i;
     unsigned l;
 
-    /* Size the levels first: n + n/16 + n/256 + ... keys. */
+    /* Size the levels first: n + n/8 + n/64 + ... keys, each level
+     * rounded up to whole blocks. */
     for (l = 0;; l++) {
         fv->level_len[l] = len;
-        total += len;
+        fv->level_off[l] = total;
+        total += (len + INDEX_FANOUT - 1) / INDEX_FANOUT * INDEX_FANOUT;
         if (len <= INDEX_FANOUT) {
             break;
         }
         len = (len + INDEX_FANOUT - 1) / INDEX_FANOUT;
     }
     fv->levels = l + 1;
-    fv->index = malloc((total ? total : 1) * sizeof(*fv->index));
-    fv->lasts = malloc((fv->nr ? fv->nr : 1) * sizeof(*fv->lasts));
-    if (!fv->index || !fv->lasts) {
+    fv->index = view_array((total ? total : INDEX_FANOUT) * sizeof(*fv->index),
+                           INDEX_ALIGN);
+    if (!fv->index) {
         return -ENOMEM;
     }
     for (i = 0; i < fv->nr; i++) {
         fv->index[i] = fv->ranges[i].first;
-        fv->lasts[i] = fv->ranges[i].last;
     }
-    fv->level_off[0] = 0;
-    off = fv->nr;
     for (l = 1; l < fv->levels; l++) {
         const gpa_t *below = fv->index + fv->level_off[l - 1];
 
-        fv->level_off[l] = off;
+        off = fv->level_off[l];
         for (i = 0; i < fv->level_len[l]; i++) {
             fv->index[off + i] = below[i * INDEX_FANOUT];
         }
-        off += fv->level_len[l];
     }
     return 0;
 }
@@ -435,8 +473,8 @@ size_t flatview_seek(const struct flatview *fv, gpa_t addr)
     if (j < 0) {
         return 0;
     }
-    /* (lasts) is denser than (ranges): one cache line holds 8 of them. */
-    if (addr <= (fv->lasts ? fv->lasts[j] : fv->ranges[j].last)) {
+    /* ranges[j] is what dispatch reads next: one cache miss for both. */
+    if (addr <= fv->ranges[j].last) {
         return (size_t)j;
     }
     return (size_t)j + 1;

@@ -26,23 +26,29 @@ struct flat_range {
     gpa_t last;
     struct mem_region *mr;
     uint64_t offset;
+    /* Copies of (mr)'s kind, ops and opaque (fixed when a region is
+     * initialised), so that dispatching an access to an I/O region reads
+     * this range and not the region too: one cache line less per exit. */
+    const struct mr_ops *ops;
+    void *opaque;
+    uint8_t kind; /* enum mr_kind */
     /* Guest writes are not stored (rendered through a readonly region). */
     bool readonly;
     /* Dirty logging is on for this range. */
     bool log_dirty;
-};
+    /* One cache line each: a lookup's last read is this whole range. */
+} __attribute__((aligned(64)));
 
 /* An immutable rendered view. */
 struct flatview {
     size_t nr;
     struct flat_range *ranges;
     /* Lookup index, private to mem/: level 0 holds every range's first
-     * address, level k+1 every 16th key of level k, up to a level of at
-     * most 16 keys; (lasts) every range's last address. A lookup scans
-     * one 16-key block (two cache lines) per level. NULL when the view was
-     * not built by flatview_render(). */
+     * address, level k+1 every 8th key of level k, up to a level of at
+     * most 8 keys; each level starts on a cache line. A lookup scans one
+     * 8-key block (one cache line) per level. NULL when the view was not
+     * built by flatview_render(). */
     gpa_t *index;
-    gpa_t *lasts;
     size_t level_off[16];
     size_t level_len[16];
     unsigned levels;
