@@ -18,6 +18,7 @@
 #include "devices/virtio_mmio.h"
 #include "mem/address_space.h"
 #include "unit.h"
+#include "vq_driver.h"
 
 static unsigned unit_failures;
 
@@ -211,26 +212,8 @@ static uint32_t bring_up(struct fixture *f, uint64_t features)
     return rd(f, VMMIO_STATUS);
 }
 
-static void put_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-                     uint16_t next)
-{
-    uint8_t *p = ram + DESC_GPA + 16 * i;
-
-    memcpy(p, &addr, 8);
-    memcpy(p + 8, &len, 4);
-    memcpy(p + 12, &flags, 2);
-    memcpy(p + 14, &next, 2);
-}
-
-static void offer(uint16_t head)
-{
-    uint16_t idx;
-
-    memcpy(&idx, ram + AVAIL_GPA + 2, 2);
-    memcpy(ram + AVAIL_GPA + 4 + 2 * (idx % QSIZE), &head, 2);
-    idx++;
-    memcpy(ram + AVAIL_GPA + 2, &idx, 2);
-}
+#define put_desc(...) vqd_put_desc(ram, DESC_GPA, __VA_ARGS__)
+#define offer(head) vqd_offer(ram, AVAIL_GPA, QSIZE, head)
 
 static const uint64_t V1 = UINT64_C(1) << VIRTIO_F_VERSION_1;
 

@@ -15,6 +15,7 @@
 
 #include "devices/virtqueue.h"
 #include "unit.h"
+#include "vq_driver.h"
 
 static unsigned unit_failures;
 
@@ -39,38 +40,10 @@ static void *fake_map(void *opaque, uint64_t gpa, uint64_t len)
 
 static const struct vq_mem_ops mem = {.map = fake_map};
 
-static void put_desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len,
-                     uint16_t flags, uint16_t next)
-{
-    uint8_t *p = ram + table + 16 * i;
-
-    memcpy(p, &addr, 8);
-    memcpy(p + 8, &len, 4);
-    memcpy(p + 12, &flags, 2);
-    memcpy(p + 14, &next, 2);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-    uint16_t v;
-
-    memcpy(&v, ram + gpa, 2);
-    return v;
-}
-
-static void set16(uint64_t gpa, uint16_t v)
-{
-    memcpy(ram + gpa, &v, 2);
-}
-
-/* The driver makes chain (head) available. */
-static void offer(uint16_t head)
-{
-    uint16_t idx = get16(AVAIL_GPA + 2);
-
-    set16(AVAIL_GPA + 4 + 2 * (idx % QSIZE), head);
-    set16(AVAIL_GPA + 2, (uint16_t)(idx + 1));
-}
+#define put_desc(...) vqd_put_desc(ram, __VA_ARGS__)
+#define get16(gpa) vqd_get16(ram, gpa)
+#define set16(gpa, v) vqd_set16(ram, gpa, v)
+#define offer(head) vqd_offer(ram, AVAIL_GPA, QSIZE, head)
 
 static void setup(struct virtqueue *q, bool event_idx)
 {

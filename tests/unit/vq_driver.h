@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The driver's side of a split virtqueue, written into a test's fake guest
+ * RAM (shared by test_virtqueue and test_virtio_mmio): descriptors, the
+ * available ring's index and entries, 16-bit fields.
+ */
+#ifndef TESTS_UNIT_VQ_DRIVER_H
+#define TESTS_UNIT_VQ_DRIVER_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Descriptor (i) of the table at (table): {addr, len, flags, next}. */
+static inline void vqd_put_desc(uint8_t *ram, uint64_t table, unsigned i,
+                                uint64_t addr, uint32_t len, uint16_t flags,
+                                uint16_t next)
+{
+    uint8_t *p = ram + table + 16 * i;
+
+    memcpy(p, &addr, 8);
+    memcpy(p + 8, &len, 4);
+    memcpy(p + 12, &flags, 2);
+    memcpy(p + 14, &next, 2);
+}
+
+static inline uint16_t vqd_get16(const uint8_t *ram, uint64_t gpa)
+{
+    uint16_t v;
+
+    memcpy(&v, ram + gpa, 2);
+    return v;
+}
+
+static inline void vqd_set16(uint8_t *ram, uint64_t gpa, uint16_t v)
+{
+    memcpy(ram + gpa, &v, 2);
+}
+
+/* Make chain (head) available in the ring at (avail) of (qsize) entries. */
+static inline void vqd_offer(uint8_t *ram, uint64_t avail, unsigned qsize,
+                             uint16_t head)
+{
+    uint16_t idx = vqd_get16(ram, avail + 2);
+
+    vqd_set16(ram, avail + 4 + 2 * (idx % qsize), head);
+    vqd_set16(ram, avail + 2, (uint16_t)(idx + 1));
+}
+
+#endif /* TESTS_UNIT_VQ_DRIVER_H */
