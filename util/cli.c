@@ -101,27 +101,3 @@ void cli_one_line(char *s)
         }
     }
 }
-
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name,
-                          char *why, size_t whylen)
-{
-    const char *arg = argv[*i];
-    size_t len = strlen(name);
-
-    if (arg[len] == '=') {
-        return arg + len + 1;
-    }
-    if (*i + 1 >= argc) {
-        snprintf(why, whylen, "%s: missing value", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-bool cli_is_opt(const char *arg, const char *name)
-{
-    size_t len = strlen(name);
-
-    return strncmp(arg, name, len) == 0 &&
-           (arg[len] == '\0' || arg[len] == '=');
-}

@@ -36,15 +36,4 @@ cli_parse_uint(const char *s, uint64_t max, uint64_t *out);
  */
 void cli_one_line(char *s);
 
-/* Does (arg) name option (name), with or without "=value"? */
-bool cli_is_opt(const char *arg, const char *name);
-
-/*
- * The value of option (name) at argv[*i]: after '=' in the same argument,
- * or the next argument (advancing (*i)). NULL with (why) set when it is
- * missing.
- */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name,
-                          char *why, size_t whylen);
-
 #endif /* UTIL_CLI_H */
