@@ -347,33 +347,36 @@ static int classify_image(struct machine *m, char *why, size_t whylen)
     return -ENOEXEC;
 }
 
-/* Resident KiB of the process, less the resident part of guest RAM. */
+/*
+ * Resident KiB of the process outside guest RAM: the Rss of every mapping
+ * in /proc/self/smaps that does not overlap the RAMBlock. (VmRSS less the
+ * pages mincore() found resident in guest RAM could read a few KiB: the
+ * two counts do not agree on huge and shared pages.)
+ */
 static uint64_t vmm_rss_kib(const struct machine *m)
 {
-    uint64_t rss = 0, guest = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t len = ram_block_used_length(m->ram_block);
-    uint64_t pages = len / page, i;
-    char line[256];
-    unsigned char *vec;
-    FILE *f = fopen("/proc/self/status", "re");
+    uintptr_t g0 = (uintptr_t)ram_block_host(m->ram_block);
+    uintptr_t g1 = g0 + ram_block_used_length(m->ram_block);
+    uint64_t rss = 0, kib;
+    unsigned long lo, hi;
+    bool in_guest = false;
+    char line[512];
+    FILE *f = fopen("/proc/self/smaps", "re");
 
-    if (f) {
-        while (fgets(line, sizeof(line), f)) {
-            if (sscanf(line, "VmRSS: %" SCNu64, &rss) == 1) {
-                break;
-            }
-        }
-        fclose(f);
+    if (!f) {
+        return 0;
     }
-    vec = malloc(pages ? pages : 1);
-    if (vec && mincore(ram_block_host(m->ram_block), len, vec) == 0) {
-        for (i = 0; i < pages; i++) {
-            guest += vec[i] & 1;
+    while (fgets(line, sizeof(line), f)) {
+        /* A mapping's header ("lo-hi perms ..."); field names such as
+         * "AnonHugePages:" stop after one hex digit. */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            in_guest = lo < g1 && hi > g0;
+        } else if (!in_guest && sscanf(line, "Rss: %" SCNu64, &kib) == 1) {
+            rss += kib;
         }
     }
-    free(vec);
-    guest = guest * page / 1024;
-    return rss > guest ? rss - guest : 0;
+    fclose(f);
+    return rss;
 }
 
 static void dump_setup(struct machine *m)
