@@ -25,15 +25,7 @@ static unsigned unit_failures;
 #define USED_GPA 0x3000
 #define BUF_GPA 0x8000
 
-static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-
-static void *fake_map(void *opaque, uint64_t gpa, uint64_t len)
-{
-    (void)opaque;
-    return gpa > RAM_SIZE || len > RAM_SIZE - gpa ? NULL : ram + gpa;
-}
-
-static const struct vq_mem_ops mem = {.map = fake_map};
+VQD_FAKE_RAM(RAM_SIZE);
 static struct mem_sys *sys;
 static struct address_space *as;
 

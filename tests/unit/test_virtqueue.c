@@ -27,18 +27,7 @@ static unsigned unit_failures;
 #define IND_GPA 0x4000
 #define BUF_GPA 0x10000
 
-static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
-
-static void *fake_map(void *opaque, uint64_t gpa, uint64_t len)
-{
-    (void)opaque;
-    if (gpa > RAM_SIZE || len > RAM_SIZE - gpa) {
-        return NULL;
-    }
-    return ram + gpa;
-}
-
-static const struct vq_mem_ops mem = {.map = fake_map};
+VQD_FAKE_RAM(RAM_SIZE);
 
 #define put_desc(...) vqd_put_desc(ram, __VA_ARGS__)
 #define get16(gpa) vqd_get16(ram, gpa)

@@ -10,6 +10,21 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "devices/virtqueue.h"
+
+/*
+ * The test's guest RAM: (size) bytes at guest address 0 in (ram), and
+ * (mem), the map hook the queues reach it through (NULL past its end).
+ */
+#define VQD_FAKE_RAM(size)                                                     \
+    static uint8_t ram[size] __attribute__((aligned(4096)));                   \
+    static void *fake_map(void *opaque, uint64_t gpa, uint64_t len)            \
+    {                                                                          \
+        (void)opaque;                                                          \
+        return gpa > (size) || len > (size)-gpa ? NULL : ram + gpa;            \
+    }                                                                          \
+    static const struct vq_mem_ops mem = {.map = fake_map}
+
 /* Descriptor (i) of the table at (table): {addr, len, flags, next}. */
 static inline void vqd_put_desc(uint8_t *ram, uint64_t table, unsigned i,
                                 uint64_t addr, uint32_t len, uint16_t flags,
