@@ -34,6 +34,7 @@ static void reset_locked(struct virtio_mmio *t)
     t->dev_features_sel = t->drv_features_sel = t->queue_sel = 0;
     t->driver_features = 0;
     t->interrupt_status = 0;
+    t->epoch++;
     if (t->dev->reset) {
         t->dev->reset(t->dev_opaque);
     }
@@ -152,8 +153,9 @@ static int write_reg_locked(struct virtio_mmio *t, uint64_t off, uint32_t v)
             q->event_idx =
                 t->driver_features & (UINT64_C(1) << VIRTIO_F_EVENT_IDX);
             (void)vq_enable(q); /* a bad layout stays not ready */
-        } else if (q && v == 0) {
+        } else if (q && v == 0 && q->ready) {
             q->ready = false;
+            t->epoch++;
         }
         break;
     case VMMIO_QUEUE_NOTIFY:
@@ -218,7 +220,12 @@ static void vmmio_write(void *opaque, uint64_t off, uint64_t value,
         notify = write_reg_locked(t, off, (uint32_t)value);
     }
     pthread_mutex_unlock(&t->lock);
-    if (notify >= 0 && t->dev->notify) {
+    if (notify < 0) {
+        return;
+    }
+    if (t->hooks && t->hooks->kick) {
+        t->hooks->kick(t->hook_opaque, (unsigned)notify);
+    } else if (t->dev->notify) {
         t->dev->notify(t->dev_opaque, (unsigned)notify);
     }
 }
@@ -258,6 +265,23 @@ int virtio_mmio_init(struct virtio_mmio *t, const char *name,
     }
     pthread_mutex_init(&t->lock, NULL);
     return 0;
+}
+
+void virtio_mmio_run_queue(struct virtio_mmio *t, unsigned q)
+{
+    if (q < t->dev->nr_queues && t->dev->notify) {
+        t->dev->notify(t->dev_opaque, q);
+    }
+}
+
+uint32_t virtio_mmio_epoch_locked(const struct virtio_mmio *t)
+{
+    return t->epoch;
+}
+
+const struct virtio_dev_ops *virtio_mmio_dev(const struct virtio_mmio *t)
+{
+    return t->dev;
 }
 
 void virtio_mmio_lock(struct virtio_mmio *t)

@@ -50,8 +50,19 @@ static void rng_notify(void *opaque, unsigned qi)
 
     virtio_mmio_lock(&r->transport);
     q = virtio_mmio_queue(&r->transport, qi);
-    while (q && (ret = vq_pop(q, &c)) == 1) {
+    while (q) {
         uint32_t n;
+
+        ret = vq_pop(q, &c);
+        if (ret == 0) {
+            /* Empty: with EVENT_IDX ask for the next kick, then look once
+             * more for a chain made available meanwhile. */
+            vq_set_avail_event(q);
+            ret = vq_pop(q, &c);
+        }
+        if (ret != 1) {
+            break;
+        }
 
         if (c.out_bytes) {
             q->broken = true; /* a readable buffer: not a rng request */

@@ -94,7 +94,9 @@ struct virtio_dev_ops {
     void (*config_write)(void *dev, uint32_t off, const void *buf,
                          unsigned len);
     /* The driver notified queue (q), which is ready, with DRIVER_OK set.
-     * Outside the lock, on the vCPU thread that wrote. */
+     * Outside the lock, on the vCPU thread that wrote, unless the machine
+     * has a kick hook (then on whatever thread calls
+     * virtio_mmio_run_queue()). May find the queue no longer ready. */
     void (*notify)(void *dev, unsigned q);
     /* The driver reset the device (under the lock). */
     void (*reset)(void *dev);
@@ -102,8 +104,14 @@ struct virtio_dev_ops {
 
 /* What the machine provides. */
 struct virtio_mmio_hooks {
-    /* Set the interrupt line to (level). */
+    /* Set the interrupt line to (level). Called under the lock whenever
+     * the interrupt status changes or gains a bit: a machine that signals
+     * edges sends one for every call with (level) set. */
     void (*irq)(void *opaque, bool level);
+    /* When set, a QueueNotify write calls this (outside the lock, on the
+     * vCPU thread) instead of the device's notify: the machine hands the
+     * queue to a worker that calls virtio_mmio_run_queue(). */
+    void (*kick)(void *opaque, unsigned q);
 };
 
 /*
@@ -125,6 +133,8 @@ struct virtio_mmio {
     uint64_t driver_features;
     uint32_t interrupt_status;
     uint32_t config_generation;
+    /* Bumped by every reset and every queue made not ready. */
+    uint32_t epoch;
 };
 
 /*
@@ -147,6 +157,19 @@ virtio_mmio_init(struct virtio_mmio *t, const char *name,
  */
 struct virtqueue *virtio_mmio_queue(struct virtio_mmio *t, unsigned q);
 void virtio_mmio_lock(struct virtio_mmio *t);
+
+/* Run the device's notify for queue (q) (a worker, after a kick). */
+void virtio_mmio_run_queue(struct virtio_mmio *t, unsigned q);
+
+/* The device as the transport was given it (its queue count, id). */
+const struct virtio_dev_ops *virtio_mmio_dev(const struct virtio_mmio *t);
+
+/*
+ * Under the lock: a number that changes whenever queues are reset or made
+ * not ready. A device that drops the lock between vq_pop() and vq_push()
+ * pushes only if the epoch is the one it popped in.
+ */
+uint32_t virtio_mmio_epoch_locked(const struct virtio_mmio *t);
 void virtio_mmio_unlock(struct virtio_mmio *t);
 
 /*
