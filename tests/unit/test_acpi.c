@@ -273,20 +273,147 @@ static void check_fadt(const struct fake_mem *m, const struct acpi_config *cfg,
     EXPECT_EQ(rd8(m, t + 108), 0x32, "CENTURY");
 }
 
-static void check_dsdt(const struct fake_mem *m, const struct found *f)
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* An AML PkgLength at (p): its value, and its own size in (*n). */
+static uint32_t pkg_len(const uint8_t *p, unsigned *n)
+{
+    uint32_t v = p[0] & 0x3f;
+
+    *n = 1 + (p[0] >> 6);
+    if (*n > 1) {
+        v = p[0] & 0x0f;
+        for (unsigned i = 1; i < *n; i++) {
+            v |= (uint32_t)p[i] << (4 + 8 * (i - 1));
+        }
+    }
+    return v;
+}
+
+/* The resources of one virtio device's _CRS buffer, (len) bytes at (p). */
+static void check_virtio_crs(const uint8_t *p, uint32_t len,
+                             const struct acpi_virtio *want, unsigned i)
+{
+    bool mem = false, irq = false, end = false;
+    uint32_t off = 0;
+
+    while (off < len && !end) {
+        uint8_t tag = p[off];
+        uint32_t dlen = p[off + 1] | (uint32_t)p[off + 2] << 8;
+
+        if (tag == 0x86) {
+            EXPECT_EQ(dlen, 9, "Memory32Fixed length");
+            EXPECT_EQ(p[off + 3] & 1, 1, "device %u: read-write", i);
+            EXPECT_EQ(get32(p + off + 4), want->base, "device %u base", i);
+            EXPECT_EQ(get32(p + off + 8), want->size, "device %u size", i);
+            mem = true;
+            off += 3 + dlen;
+        } else if (tag == 0x89) {
+            EXPECT_EQ(p[off + 3] & 0x0f, 0x03,
+                      "device %u: consumer, edge, active high, exclusive", i);
+            EXPECT_EQ(p[off + 4], 1, "device %u: one interrupt", i);
+            EXPECT_EQ(get32(p + off + 5), want->irq, "device %u irq", i);
+            irq = true;
+            off += 3 + dlen;
+        } else if (tag == 0x79) {
+            end = true;
+            off += 2;
+        } else {
+            CHECK(0, "device %u: resource tag 0x%x", i, tag);
+            return;
+        }
+    }
+    CHECK(mem && irq && end, "device %u: Memory32Fixed, Interrupt, End", i);
+    EXPECT_EQ(off, len, "device %u: the resources fill the buffer", i);
+}
+
+/* Device (VRnn) { Name (_HID ...) Name (_UID ...) Name (_CRS ...) } at
+ * (p); returns its size. */
+static uint32_t check_virtio_dev(const uint8_t *p,
+                                 const struct acpi_virtio *want, unsigned i)
+{
+    unsigned n;
+    uint32_t len, off;
+    char name[5];
+    bool hid = false, uid = false, crs = false;
+
+    CHECK(p[0] == 0x5b && p[1] == 0x82, "device %u: DeviceOp", i);
+    len = pkg_len(p + 2, &n);
+    snprintf(name, sizeof(name), "VR%02X", i);
+    CHECK(memcmp(p + 2 + n, name, 4) == 0, "device %u named %s", i, name);
+    for (off = 2 + n + 4; off < 2 + len;) {
+        const uint8_t *o = p + off;
+
+        CHECK(o[0] == 0x08, "device %u: only Name objects", i);
+        if (o[0] != 0x08) {
+            break;
+        }
+        if (memcmp(o + 1, "_HID", 4) == 0) {
+            CHECK(o[5] == 0x0d && memcmp(o + 6, "LNRO0005", 9) == 0,
+                  "device %u _HID \"LNRO0005\"", i);
+            hid = true;
+            off += 15;
+        } else if (memcmp(o + 1, "_UID", 4) == 0) {
+            CHECK(o[5] == 0x0a && o[6] == i, "device %u _UID", i);
+            uid = true;
+            off += 7;
+        } else if (memcmp(o + 1, "_CRS", 4) == 0) {
+            uint32_t blen;
+            unsigned bn;
+
+            CHECK(o[5] == 0x11, "device %u _CRS is a Buffer", i);
+            blen = pkg_len(o + 6, &bn);
+            CHECK(o[6 + bn] == 0x0a, "device %u buffer size a byte", i);
+            check_virtio_crs(o + 6 + bn + 2, o[6 + bn + 1], want, i);
+            EXPECT_EQ(blen, bn + 2 + o[6 + bn + 1], "device %u buffer", i);
+            crs = true;
+            off += 6 + blen;
+        } else {
+            CHECK(0, "device %u: name %.4s", i, (const char *)o + 1);
+            break;
+        }
+    }
+    CHECK(hid && uid && crs, "device %u has _HID, _UID, _CRS", i);
+    EXPECT_EQ(off, 2 + len, "device %u: its objects fill it", i);
+    return 2 + len;
+}
+
+static void check_dsdt(const struct fake_mem *m, const struct acpi_config *cfg,
+                       const struct found *f)
 {
     /* Name (_S5, Package (4) { 5, 5, 0, 0 }) */
     static const uint8_t s5[] = {0x08, '_',  'S',  '5',  '_',  0x12, 0x08,
                                  0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
     uint32_t len = check_table(m, f->dsdt, "DSDT");
+    const uint8_t *p = m->bytes + f->dsdt + 36 + sizeof(s5);
+    uint32_t slen, off;
+    unsigned n;
 
     if (len == 0) {
         return;
     }
-    EXPECT_EQ(len, 36 + sizeof(s5), "DSDT length: the _S5 object only");
     CHECK(memcmp(m->bytes + f->dsdt + 36, s5, sizeof(s5)) == 0,
           "DSDT AML is not Name (_S5, Package (4) { 5, 5, 0, 0 })");
     EXPECT_EQ(ACPI_PM_SLP_TYP_S5, 5, "the device's S5 value");
+    if (cfg->nr_virtio == 0) {
+        EXPECT_EQ(len, 36 + sizeof(s5), "DSDT length: the _S5 object only");
+        return;
+    }
+    /* Scope (\_SB) { Device (VR00) ... } */
+    CHECK(p[0] == 0x10, "DSDT: ScopeOp after _S5");
+    slen = pkg_len(p + 1, &n);
+    EXPECT_EQ(36 + sizeof(s5) + 1 + slen, len, "the scope ends the DSDT");
+    CHECK(p[1 + n] == '\\' && memcmp(p + 2 + n, "_SB_", 4) == 0,
+          "Scope (\\_SB)");
+    off = 1 + n + 5;
+    for (unsigned i = 0; i < cfg->nr_virtio && off < 1 + slen; i++) {
+        off += check_virtio_dev(p + off, &cfg->virtio[i], i);
+    }
+    EXPECT_EQ(off, 1 + slen, "the devices fill the scope");
 }
 
 static void check_madt(const struct fake_mem *m, int nr_cpus,
@@ -365,7 +492,7 @@ static void test_tables_for(const struct acpi_config *cfg)
     struct fake_mem m;
     struct found f;
     gpa_t rsdp = 0;
-    size_t size = acpi_tables_size(cfg->nr_cpus);
+    size_t size = acpi_tables_size(cfg->nr_cpus, cfg->nr_virtio);
     int rc;
 
     if (!fake_init(&m)) {
@@ -384,7 +511,7 @@ static void test_tables_for(const struct acpi_config *cfg)
             check_fadt(&m, cfg, &f);
         }
         if (f.dsdt) {
-            check_dsdt(&m, &f);
+            check_dsdt(&m, cfg, &f);
         }
         if (f.madt) {
             check_madt(&m, cfg->nr_cpus, &f);
@@ -413,17 +540,32 @@ static void test_tables(void)
                                .pm1a_cnt_port = 0xfffa,
                                .reset_port = 0xfff9};
     test_tables_for(&cfg);
+    /* virtio-mmio devices in the DSDT: one, and as many as allowed. */
+    {
+        struct acpi_virtio v[ACPI_MAX_VIRTIO];
+
+        for (unsigned i = 0; i < ACPI_MAX_VIRTIO; i++) {
+            v[i] = (struct acpi_virtio){0xfeb00000u + 0x200u * i, 0x200, 5 + i};
+        }
+        cfg = default_cfg;
+        cfg.virtio = v;
+        cfg.nr_virtio = 1;
+        test_tables_for(&cfg);
+        cfg.nr_cpus = 8;
+        cfg.nr_virtio = ACPI_MAX_VIRTIO;
+        test_tables_for(&cfg);
+    }
 }
 
 static void test_sizes(void)
 {
     size_t prev = 0;
 
-    EXPECT_EQ(acpi_tables_size(0), 0, "size for 0 CPUs");
-    EXPECT_EQ(acpi_tables_size(-1), 0, "size for -1 CPUs");
-    EXPECT_EQ(acpi_tables_size(ACPI_MAX_CPUS + 1), 0, "size past the max");
+    EXPECT_EQ(acpi_tables_size(0, 0), 0, "size for 0 CPUs");
+    EXPECT_EQ(acpi_tables_size(-1, 0), 0, "size for -1 CPUs");
+    EXPECT_EQ(acpi_tables_size(ACPI_MAX_CPUS + 1, 0), 0, "size past the max");
     for (int n = 1; n <= ACPI_MAX_CPUS; n++) {
-        size_t s = acpi_tables_size(n);
+        size_t s = acpi_tables_size(n, 0);
 
         CHECK(s > prev && s <= ACPI_END - ACPI_GPA, "size for %d CPUs: %zu", n,
               s);
@@ -433,22 +575,26 @@ static void test_sizes(void)
 
 static void test_bad_args(void)
 {
+    static const struct acpi_virtio many_virtio[ACPI_MAX_VIRTIO + 1];
     static const struct {
         const char *name;
         struct acpi_config cfg;
     } bad[] = {
-        {"0 CPUs", {0, 0x600, 0x604, 0xcf9}},
-        {"-1 CPUs", {-1, 0x600, 0x604, 0xcf9}},
-        {"255 CPUs", {ACPI_MAX_CPUS + 1, 0x600, 0x604, 0xcf9}},
-        {"event port 0", {1, 0, 0x604, 0xcf9}},
-        {"control port 0", {1, 0x600, 0, 0xcf9}},
-        {"reset port 0", {1, 0x600, 0x604, 0}},
-        {"event block past 0xffff", {1, 0xfffd, 0x604, 0xcf9}},
-        {"control block past 0xffff", {1, 0x600, 0xffff, 0xcf9}},
-        {"control inside event", {1, 0x600, 0x602, 0xcf9}},
-        {"event over control", {1, 0x601, 0x600, 0xcf9}},
-        {"reset inside event", {1, 0x600, 0x604, 0x603}},
-        {"reset inside control", {1, 0x600, 0x604, 0x605}},
+        {"0 CPUs", {0, 0x600, 0x604, 0xcf9, NULL, 0}},
+        {"-1 CPUs", {-1, 0x600, 0x604, 0xcf9, NULL, 0}},
+        {"255 CPUs", {ACPI_MAX_CPUS + 1, 0x600, 0x604, 0xcf9, NULL, 0}},
+        {"event port 0", {1, 0, 0x604, 0xcf9, NULL, 0}},
+        {"control port 0", {1, 0x600, 0, 0xcf9, NULL, 0}},
+        {"reset port 0", {1, 0x600, 0x604, 0, NULL, 0}},
+        {"event block past 0xffff", {1, 0xfffd, 0x604, 0xcf9, NULL, 0}},
+        {"control block past 0xffff", {1, 0x600, 0xffff, 0xcf9, NULL, 0}},
+        {"control inside event", {1, 0x600, 0x602, 0xcf9, NULL, 0}},
+        {"event over control", {1, 0x601, 0x600, 0xcf9, NULL, 0}},
+        {"reset inside event", {1, 0x600, 0x604, 0x603, NULL, 0}},
+        {"reset inside control", {1, 0x600, 0x604, 0x605, NULL, 0}},
+        {"virtio devices without a list", {1, 0x600, 0x604, 0xcf9, NULL, 1}},
+        {"too many virtio devices",
+         {1, 0x600, 0x604, 0xcf9, many_virtio, ACPI_MAX_VIRTIO + 1}},
     };
     struct fake_mem m;
     gpa_t rsdp = 0x1234;

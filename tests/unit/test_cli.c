@@ -201,7 +201,7 @@ static void test_parse_uint(void)
 
 /* ---- cli_parse_run ---- */
 
-#define MAX_ARGS 12
+#define MAX_ARGS 16
 #define ARG_LEN 128
 
 /* Writable copies of the arguments of one call. */
@@ -713,6 +713,61 @@ static const char *sample_value(const char *name)
     return "x";
 }
 
+/* --disk PATH[,readonly][,serial=S][,cache=none|writeback], repeatable. */
+static void test_disks(void)
+{
+    static const char *const bad[] = {
+        ",readonly",
+        "a.img,bogus",
+        "a.img,cache=unsafe",
+        "a.img,serial=123456789012345678901",
+    };
+    char why[256];
+    struct run_opts o;
+    struct args a;
+    int r;
+
+    memset(&a, 0, sizeof(a));
+    args_add(&a, "--disk");
+    args_add(&a, "/tmp/a.img,readonly,serial=abc,cache=none");
+    args_add(&a, "--disk=b.img");
+    args_add(&a, "--rng");
+    r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+    CHECK(r == 0, "two disks: %d (%s)", r, why);
+    if (r == 0) {
+        CHECK(o.mc.nr_disks == 2 && o.mc.disks == o.disks, "%zu disks",
+              o.mc.nr_disks);
+        CHECK(strcmp(o.disks[0].path, "/tmp/a.img") == 0 &&
+                  o.disks[0].readonly && o.disks[0].direct &&
+                  o.disks[0].serial && strcmp(o.disks[0].serial, "abc") == 0 &&
+                  o.disks[0].fd == -1,
+              "disk 0: %s ro %d direct %d", o.disks[0].path,
+              o.disks[0].readonly, o.disks[0].direct);
+        CHECK(strcmp(o.disks[1].path, "b.img") == 0 && !o.disks[1].readonly &&
+                  !o.disks[1].direct && !o.disks[1].serial,
+              "disk 1: %s", o.disks[1].path);
+        CHECK(o.mc.virtio_rng, "--rng");
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        args_add(&a, "--disk");
+        args_add(&a, bad[i]);
+        why[0] = '\0';
+        r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+        CHECK(r == -EINVAL && strncmp(why, "--disk", 6) == 0 &&
+                  !strchr(why, '\n'),
+              "--disk %s: %d (%s)", bad[i], r, why);
+    }
+    memset(&a, 0, sizeof(a));
+    for (int i = 0; i <= CLI_MAX_DISKS; i++) {
+        args_add(&a, "--disk");
+        args_add(&a, "d.img");
+    }
+    r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+    CHECK(r == -EINVAL && strstr(why, "at most"), "%d disks: %d (%s)",
+          CLI_MAX_DISKS + 1, r, why);
+}
+
 /* Every run option against every guest kind: refused, with one line that
  * names the option, exactly where its table entry says it does not apply;
  * and every entry says where it applies. */
@@ -803,6 +858,7 @@ int main(void)
     test_run_refused();
     test_run_short_why();
     test_guest_kinds();
+    test_disks();
     printf("test_cli: %zu size cases, %zu option cases, %zu refusals, %u "
            "known bugs, %u failures\n",
            sizeof(size_cases) / sizeof(size_cases[0]),

@@ -39,6 +39,9 @@ enum {
     O_CPUID,
     O_KVM_DEVICE,
     O_SANDBOX,
+    O_DISK,
+    O_RNG,
+    O_VIRTIO_CMDLINE,
     O_DUMP_MTREE,
     O_DUMP_FLATVIEW,
     O_DUMP_SLOTS,
@@ -104,6 +107,16 @@ static const struct opt run_opts_table[] = {
      GUEST_ANY},
     {"--sandbox", NULL, "seccomp allow-list once the guest runs", NULL,
      O_SANDBOX, GUEST_ANY},
+    {"--disk", "PATH[,readonly][,serial=S][,cache=none|writeback]",
+     "a raw image as a virtio-blk disk (/dev/vda, vdb, ... in order); "
+     "repeatable",
+     NULL, O_DISK, GUEST_KERNELS},
+    {"--rng", NULL, "a virtio-rng device (entropy from the host's getrandom)",
+     NULL, O_RNG, GUEST_KERNELS},
+    {"--virtio-cmdline", NULL,
+     "declare the virtio devices on the kernel command line "
+     "(virtio_mmio.device=) instead of in ACPI",
+     NULL, O_VIRTIO_CMDLINE, GUEST_BZIMAGE | GUEST_PVH},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
      O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
@@ -240,6 +253,54 @@ static int parse_device(const char *name, const char *v, char *why,
                  name, v);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* --disk PATH[,readonly][,serial=S][,cache=none|writeback] */
+static int parse_disk(struct run_opts *o, const char *name, const char *v,
+                      char *why, size_t whylen)
+{
+    size_t i = o->mc.nr_disks;
+    struct machine_disk *d = &o->disks[i];
+    char *buf = o->disk_arg[i], *save = NULL, *tok;
+
+    if (i == CLI_MAX_DISKS) {
+        snprintf(why, whylen, "%s %s: at most %d disks", name, v,
+                 CLI_MAX_DISKS);
+        return -EINVAL;
+    }
+    if (strlen(v) >= CLI_DISK_ARG_MAX) {
+        snprintf(why, whylen, "%s: longer than %d characters", name,
+                 CLI_DISK_ARG_MAX - 1);
+        return -EINVAL;
+    }
+    memcpy(buf, v, strlen(v) + 1);
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
+    d->path = strtok_r(buf, ",", &save);
+    if (!d->path || v[0] == ',') {
+        snprintf(why, whylen, "%s %s: needs the image's path first", name, v);
+        return -EINVAL;
+    }
+    while ((tok = strtok_r(NULL, ",", &save))) {
+        if (strcmp(tok, "readonly") == 0 || strcmp(tok, "readonly=on") == 0) {
+            d->readonly = true;
+        } else if (strncmp(tok, "serial=", 7) == 0 && strlen(tok + 7) <= 20) {
+            d->serial = tok + 7;
+        } else if (strcmp(tok, "cache=none") == 0) {
+            d->direct = true;
+        } else if (strcmp(tok, "cache=writeback") == 0) {
+            d->direct = false;
+        } else {
+            snprintf(why, whylen,
+                     "%s %s: unknown '%s' (readonly, serial=S of at most 20 "
+                     "characters, cache=none or cache=writeback)",
+                     name, v, tok);
+            return -EINVAL;
+        }
+    }
+    o->mc.nr_disks = i + 1;
+    o->mc.disks = o->disks;
     return 0;
 }
 
@@ -381,6 +442,14 @@ static int apply_host(struct run_opts *o, int id, const char *name,
     case O_SANDBOX:
         o->mc.sandbox = true;
         return 0;
+    case O_DISK:
+        return parse_disk(o, name, v, why, whylen);
+    case O_RNG:
+        o->mc.virtio_rng = true;
+        return 0;
+    case O_VIRTIO_CMDLINE:
+        o->mc.virtio_cmdline = true;
+        return 0;
     case O_DUMP_MTREE:
         o->mc.dump_mtree = true;
         return 0;
@@ -485,6 +554,16 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
     }
     if (ret == 0) {
         *o = tmp;
+        /* The disks' strings live in (o) now. */
+        for (size_t i = 0; i < o->mc.nr_disks; i++) {
+            struct machine_disk *d = &o->disks[i];
+
+            d->path = o->disk_arg[i] + (d->path - tmp.disk_arg[i]);
+            if (d->serial) {
+                d->serial = o->disk_arg[i] + (d->serial - tmp.disk_arg[i]);
+            }
+        }
+        o->mc.disks = o->mc.nr_disks ? o->disks : NULL;
     }
     return ret;
 }

@@ -23,6 +23,10 @@
 #define GUEST_KERNELS (GUEST_BZIMAGE | GUEST_PVH | GUEST_MULTIBOOT)
 #define GUEST_ANY (GUEST_TEST | GUEST_KERNELS)
 
+/* --disk options at most (the PC's virtio slots, one kept for --rng). */
+#define CLI_MAX_DISKS 6
+#define CLI_DISK_ARG_MAX 1024
+
 /* What `vmm run` was asked to do. */
 struct run_opts {
     struct machine_config mc;
@@ -37,6 +41,10 @@ struct run_opts {
     const char *hugepage_name;
     /* The options given, by their table index (cli_run_cmd.opts). */
     uint64_t given;
+    /* --disk: mc.disks points here (fd -1 until the caller opens them);
+     * their paths and serials point into (disk_arg). */
+    struct machine_disk disks[CLI_MAX_DISKS];
+    char disk_arg[CLI_MAX_DISKS][CLI_DISK_ARG_MAX];
 };
 
 /*

@@ -2,14 +2,18 @@
 /*
  * vmm: the command line. The only place that exits.
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -300,6 +304,72 @@ static void release_inputs(void *opaque)
     modules_free(&r->mods);
 }
 
+/*
+ * Open the --disk images: read-write unless readonly, O_DIRECT for
+ * cache=none, a regular file or a block device of at least one sector,
+ * locked (shared for readonly, else exclusive) so that two VMs cannot both
+ * write one image.
+ */
+static int disks_open(struct run_opts *o, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < o->mc.nr_disks; i++) {
+        struct machine_disk *d = &o->disks[i];
+        int flags = (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+                    (d->direct ? O_DIRECT : 0);
+        struct stat st;
+        uint64_t size = 0;
+
+        d->fd = open(d->path, flags);
+        if (d->fd < 0) {
+            snprintf(why, whylen, "--disk %s: %s", d->path, strerror(errno));
+            return -errno;
+        }
+        if (fstat(d->fd, &st) < 0) {
+            snprintf(why, whylen, "--disk %s: %s", d->path, strerror(errno));
+            return -errno;
+        }
+        if (S_ISREG(st.st_mode)) {
+            size = (uint64_t)st.st_size;
+        } else if (S_ISBLK(st.st_mode)) {
+            if (ioctl(d->fd, BLKGETSIZE64, &size) < 0) {
+                snprintf(why, whylen, "--disk %s: size: %s", d->path,
+                         strerror(errno));
+                return -errno;
+            }
+        } else {
+            snprintf(why, whylen,
+                     "--disk %s: not a regular file or a block device",
+                     d->path);
+            return -EINVAL;
+        }
+        if (size < 512) {
+            snprintf(why, whylen,
+                     "--disk %s: %" PRIu64 " bytes, less than one 512-byte "
+                     "sector",
+                     d->path, size);
+            return -EINVAL;
+        }
+        if (flock(d->fd, (d->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+            snprintf(why, whylen, "--disk %s: in use by another process (%s)%s",
+                     d->path, strerror(errno),
+                     d->readonly ? "" : "; readonly disks can be shared");
+            return -errno;
+        }
+        d->size = size;
+    }
+    return 0;
+}
+
+static void disks_close(struct run_opts *o)
+{
+    for (size_t i = 0; i < o->mc.nr_disks; i++) {
+        if (o->disks[i].fd >= 0) {
+            close(o->disks[i].fd);
+            o->disks[i].fd = -1;
+        }
+    }
+}
+
 /* machine_config.check_kind: refuse what this kind of guest cannot use,
  * then read the initrd (not before: a refused one costs no read). */
 static int check_kind(void *opaque, enum boot_format fmt, char *why,
@@ -312,6 +382,9 @@ static int check_kind(void *opaque, enum boot_format fmt, char *why,
         ret = modules_read(r->o.mc.initrd, &r->mods, why, whylen);
         r->o.mc.modules = r->mods.mods;
         r->o.mc.nr_modules = r->mods.nr;
+    }
+    if (ret == 0) {
+        ret = disks_open(&r->o, why, whylen);
     }
     return ret;
 }
@@ -470,6 +543,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
     }
 out:
     release_inputs(r);
+    disks_close(&r->o);
     run_close_reports(r, true);
     ktap_destroy(&r->ktap);
     free(r);

@@ -5,6 +5,7 @@
  * checksums make the bytes of each table sum to 0 modulo 256. Tables are
  * built in one buffer laid out as the window (acpi.h) and written at once.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -137,6 +138,30 @@ _Static_assert(sizeof(dsdt_aml) == 6 + 8, "the PkgLength above is 8");
 _Static_assert(ACPI_PM_SLP_TYP_S5 >= 0 && ACPI_PM_SLP_TYP_S5 < 8,
                "SLP_TYP is a 3-bit field");
 
+/* The virtio-mmio devices: Scope (\_SB) { Device (VRnn) {...} ... }. */
+#define AML_STRING_PREFIX 0x0d
+#define AML_SCOPE_OP 0x10
+#define AML_BUFFER_OP 0x11
+#define AML_ROOT_CHAR 0x5c
+#define AML_EXT_OP 0x5b
+#define AML_DEVICE_OP 0x82
+/* Memory32Fixed (12 bytes), Extended Interrupt with one interrupt (9),
+ * End Tag (2): ACPI 6.0, 6.4.3.4, 6.4.3.6, 6.4.2.9. */
+#define RES_MEM32_FIXED 0x86
+#define RES_EXT_IRQ 0x89
+#define RES_END 0x79
+#define RES_MEM_RW 0x01
+#define RES_IRQ_CONSUMER_EDGE 0x03
+#define VIRTIO_CRS_LEN (12 + 9 + 2)
+/* A Device (VRnn) with _HID, _UID and _CRS, PkgLength one byte. */
+#define VIRTIO_DEV_BODY (4 + 15 + 7 + (1 + 4 + 1 + 1 + 2 + VIRTIO_CRS_LEN))
+#define VIRTIO_DEV_LEN (2 + 1 + VIRTIO_DEV_BODY)
+_Static_assert(1 + VIRTIO_DEV_BODY < 64, "a device's PkgLength is one byte");
+/* The scope's PkgLength takes two bytes (64..4095). */
+#define VIRTIO_SCOPE_LEN(n) (1 + 2 + 5 + (n)*VIRTIO_DEV_LEN)
+_Static_assert(VIRTIO_SCOPE_LEN(ACPI_MAX_VIRTIO) - 1 < 4096,
+               "the scope's PkgLength fits in two bytes");
+
 #define XSDT_REVISION 1
 #define RSDT_REVISION 1
 /* The tables the RSDT and XSDT list: FACP and APIC. */
@@ -177,12 +202,13 @@ static size_t align_up(size_t v, size_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
-static bool acpi_layout(int nr_cpus, struct acpi_layout *l)
+static bool acpi_layout(int nr_cpus, size_t nr_virtio, struct acpi_layout *l)
 {
-    if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS) {
+    if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS || nr_virtio > ACPI_MAX_VIRTIO) {
         return false;
     }
-    l->dsdt_len = HDR_SIZE + sizeof(dsdt_aml);
+    l->dsdt_len = HDR_SIZE + sizeof(dsdt_aml) +
+                  (nr_virtio ? VIRTIO_SCOPE_LEN(nr_virtio) : 0);
     l->rsdt_len = HDR_SIZE + SDT_ENTRIES * 4;
     l->xsdt_len = HDR_SIZE + SDT_ENTRIES * 8;
     l->madt_len = MADT_HDR_SIZE + (size_t)nr_cpus * MADT_LAPIC_SIZE +
@@ -199,11 +225,11 @@ static bool acpi_layout(int nr_cpus, struct acpi_layout *l)
     return l->size <= ACPI_END - ACPI_GPA;
 }
 
-size_t acpi_tables_size(int nr_cpus)
+size_t acpi_tables_size(int nr_cpus, size_t nr_virtio)
 {
     struct acpi_layout l;
 
-    return acpi_layout(nr_cpus, &l) ? l.size : 0;
+    return acpi_layout(nr_cpus, nr_virtio, &l) ? l.size : 0;
 }
 
 static uint8_t acpi_checksum(const uint8_t *p, size_t len)
@@ -258,10 +284,78 @@ static void build_facs(uint8_t *t, int nr_cpus)
     /* No checksum: OSPM writes the global lock and flags at run time. */
 }
 
-static void build_dsdt(uint8_t *t, const struct acpi_layout *l)
+static uint8_t *put_name(uint8_t *p, const char seg[4])
 {
+    *p++ = AML_NAME_OP;
+    memcpy(p, seg, 4);
+    return p + 4;
+}
+
+/* Device (VRnn) { _HID, _UID, _CRS } for virtio-mmio device (i). */
+static uint8_t *put_virtio_dev(uint8_t *p, const struct acpi_virtio *v,
+                               unsigned i)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const uint8_t *start = p;
+
+    *p++ = AML_EXT_OP;
+    *p++ = AML_DEVICE_OP;
+    *p++ = 1 + VIRTIO_DEV_BODY;
+    *p++ = 'V';
+    *p++ = 'R';
+    *p++ = (uint8_t)hex[(i >> 4) & 0xf];
+    *p++ = (uint8_t)hex[i & 0xf];
+    p = put_name(p, "_HID");
+    *p++ = AML_STRING_PREFIX;
+    memcpy(p, "LNRO0005", 9);
+    p += 9;
+    p = put_name(p, "_UID");
+    *p++ = AML_BYTE_PREFIX;
+    *p++ = (uint8_t)i;
+    p = put_name(p, "_CRS");
+    *p++ = AML_BUFFER_OP;
+    *p++ = 1 + 2 + VIRTIO_CRS_LEN;
+    *p++ = AML_BYTE_PREFIX;
+    *p++ = VIRTIO_CRS_LEN;
+    *p++ = RES_MEM32_FIXED;
+    loader_put16(p, 9);
+    p[2] = RES_MEM_RW;
+    loader_put32(p + 3, v->base);
+    loader_put32(p + 7, v->size);
+    p += 11;
+    *p++ = RES_EXT_IRQ;
+    loader_put16(p, 6);
+    p[2] = RES_IRQ_CONSUMER_EDGE;
+    p[3] = 1;
+    loader_put32(p + 4, v->irq);
+    p += 8;
+    *p++ = RES_END;
+    *p++ = 0; /* checksum 0: "treated as correct" */
+    assert(p - start == VIRTIO_DEV_LEN);
+    (void)start;
+    return p;
+}
+
+static void build_dsdt(uint8_t *t, const struct acpi_config *cfg,
+                       const struct acpi_layout *l)
+{
+    uint8_t *p = t + HDR_SIZE + sizeof(dsdt_aml);
+
     put_header(t, "DSDT", l->dsdt_len, DSDT_REVISION);
     memcpy(t + HDR_SIZE, dsdt_aml, sizeof(dsdt_aml));
+    if (cfg->nr_virtio) {
+        size_t len = VIRTIO_SCOPE_LEN(cfg->nr_virtio) - 1;
+
+        *p++ = AML_SCOPE_OP;
+        *p++ = (uint8_t)(0x40 | (len & 0xf));
+        *p++ = (uint8_t)(len >> 4);
+        *p++ = AML_ROOT_CHAR;
+        memcpy(p, "_SB_", 4);
+        p += 4;
+        for (size_t i = 0; i < cfg->nr_virtio; i++) {
+            p = put_virtio_dev(p, &cfg->virtio[i], (unsigned)i);
+        }
+    }
     seal(t, l->dsdt_len);
 }
 
@@ -402,8 +496,9 @@ int acpi_write_tables(const struct acpi_config *cfg, boot_write_fn write,
     uint8_t *buf;
     int r;
 
-    if (!cfg || !write || !rsdp_gpa || !acpi_layout(cfg->nr_cpus, &l) ||
-        !acpi_config_ok(cfg)) {
+    if (!cfg || !write || !rsdp_gpa ||
+        !acpi_layout(cfg->nr_cpus, cfg->nr_virtio, &l) ||
+        !acpi_config_ok(cfg) || (cfg->nr_virtio && !cfg->virtio)) {
         return -EINVAL;
     }
     buf = calloc(1, l.size);
@@ -411,7 +506,7 @@ int acpi_write_tables(const struct acpi_config *cfg, boot_write_fn write,
         return -ENOMEM;
     }
     build_facs(buf + l.facs, cfg->nr_cpus);
-    build_dsdt(buf + l.dsdt, &l);
+    build_dsdt(buf + l.dsdt, cfg, &l);
     build_fadt(buf + l.fadt, cfg, &l);
     build_sdt(buf + l.rsdt, "RSDT", l.rsdt_len, 4, &l);
     build_sdt(buf + l.xsdt, "XSDT", l.xsdt_len, 8, &l);

@@ -4,7 +4,7 @@
  * how interrupts are wired and how to power off and reset: what Linux
  * needs to run SMP with local APIC timers (rather than PIT ticks) and to
  * end the VM on `poweroff -f` and `reboot -f`. No firmware runs; the
- * tables are static and need no AML interpreter beyond one Name object.
+ * tables are static and need no AML interpreter beyond Name objects.
  *
  * All tables sit in the window [ACPI_GPA, ACPI_END) = 0xe0000-0xeffff,
  * below the MP table (mptable.h, 0xf0000-0xfffff) and inside the BIOS
@@ -17,7 +17,8 @@
  *   FACS  version 2, 64 bytes (required unless HW_REDUCED_ACPI: OSPM's
  *         global lock lives in it, and ACPICA uses it once PM1_EN.GBL_EN
  *         reads back set, which it does here)
- *   DSDT  revision 2, AML: Name (_S5, Package (4) { 5, 5, 0, 0 }) only
+ *   DSDT  revision 2, AML: Name (_S5, Package (4) { 5, 5, 0, 0 }) and,
+ *         when there are any, the virtio-mmio devices (acpi_virtio)
  *   FACP  (FADT) revision 6.0, 276 bytes, not hardware-reduced: PM1a_EVT
  *         (4 bytes) and PM1a_CNT (2 bytes) at the configured ports, as
  *         both the 32-bit fields and X_ GAS (System I/O); no PM1b, PM2,
@@ -81,6 +82,22 @@
 /* The FADT's RESET_VALUE: SYS_RST | RST_CPU, a hard reset. */
 #define ACPI_RESET_VALUE 0x06
 
+/* The most virtio-mmio devices the DSDT declares. */
+#define ACPI_MAX_VIRTIO 16
+
+/*
+ * A virtio-mmio transport: Device (VRnn) in \_SB with _HID "LNRO0005",
+ * _UID nn and _CRS Memory32Fixed (ReadWrite, base, size) and
+ * Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { irq }, as
+ * Linux's virtio_mmio driver finds them (QEMU's microvm declares them the
+ * same way). Edge: the machine signals interrupts as edges.
+ */
+struct acpi_virtio {
+    uint32_t base;
+    uint32_t size;
+    uint32_t irq;
+};
+
 /* What the tables describe. */
 struct acpi_config {
     /* 1..ACPI_MAX_CPUS; CPU i has local APIC id i. */
@@ -90,20 +107,24 @@ struct acpi_config {
     uint16_t pm1a_cnt_port;
     /* The reset register's port (1 byte). */
     uint16_t reset_port;
+    /* virtio-mmio devices for the DSDT (at most ACPI_MAX_VIRTIO). */
+    const struct acpi_virtio *virtio;
+    size_t nr_virtio;
 };
 
 /*
- * The number of bytes acpi_write_tables() writes for (nr_cpus) CPUs,
- * starting at ACPI_GPA (alignment padding included), or 0 when (nr_cpus)
- * is not in 1..ACPI_MAX_CPUS. Never more than ACPI_END - ACPI_GPA.
+ * The number of bytes acpi_write_tables() writes for (nr_cpus) CPUs and
+ * (nr_virtio) virtio-mmio devices, starting at ACPI_GPA (alignment padding
+ * included), or 0 when (nr_cpus) is not in 1..ACPI_MAX_CPUS or (nr_virtio)
+ * above ACPI_MAX_VIRTIO. Never more than ACPI_END - ACPI_GPA.
  */
-size_t acpi_tables_size(int nr_cpus);
+size_t acpi_tables_size(int nr_cpus, size_t nr_virtio);
 
 /*
  * Build the tables for (cfg) and write them at ACPI_GPA with one call of
- * (write)(opaque, ...), acpi_tables_size(cfg->nr_cpus) bytes; store the
- * RSDP's GPA in (*rsdp_gpa). Returns 0; -EINVAL (nothing written) for a
- * NULL argument, (cfg->nr_cpus) outside 1..ACPI_MAX_CPUS, a port of 0, a
+ * (write)(opaque, ...), acpi_tables_size(cfg->nr_cpus, cfg->nr_virtio) bytes;
+ * store the RSDP's GPA in (*rsdp_gpa). Returns 0; -EINVAL (nothing written) for
+ * a NULL argument, (cfg->nr_cpus) outside 1..ACPI_MAX_CPUS, a port of 0, a
  * block that runs past port 0xffff or blocks that overlap; -ENOMEM; or the
  * write function's error, with (*rsdp_gpa) untouched.
  */

@@ -48,6 +48,13 @@ static const int allowed[] = {
     /* console, stdin, the report */
     SCMP_SYS(read),
     SCMP_SYS(write),
+    /* virtio-blk's workers. */
+    SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64),
+    SCMP_SYS(preadv),
+    SCMP_SYS(pwritev),
+    SCMP_SYS(fdatasync),
+    SCMP_SYS(fallocate),
     SCMP_SYS(writev),
     SCMP_SYS(poll),
     SCMP_SYS(ppoll),

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acpi.h"
 #include "boot.h"
 #include "console.h"
 #include "devices/acpi_pm.h"
@@ -23,6 +24,8 @@
 #include "devices/serial8250.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_rng.h"
 #include "kvm.h"
 #include "kvm_memslots.h"
 #include "loader.h"
@@ -35,6 +38,12 @@
 #define RAM_LOW_MAX TESTDEV_RAM_LOW_MAX
 #define RAM_HIGH_BASE TESTDEV_RAM_HIGH_BASE
 #define IO_SPACE_SIZE 0x10000u
+/* Where the PC's virtio-mmio devices start (in the MMIO hole, clear of the
+ * test device's regions at 0xfe000000 and up), and how many fit. */
+#define PC_VIRTIO_BASE 0xd0000000ull
+#define PC_VIRTIO_MAX 7
+
+struct pc_vdev;
 
 struct machine {
     const struct machine_config *cfg;
@@ -116,7 +125,26 @@ struct pc_devices {
     size_t rx_len;
     /* The kernel command line (the CPUID policy's part first). */
     char *cmdline;
+    /* virtio-mmio devices (pc_virtio.c). */
+    struct pc_vdev *virtio[PC_VIRTIO_MAX];
+    unsigned nr_virtio;
 };
+
+/*
+ * virtio-mmio devices on the PC (pc_virtio.c): the disks (cfg->disks, in
+ * order), then virtio-rng (cfg->virtio_rng), at PC_VIRTIO_BASE + i *
+ * VIRTIO_MMIO_SIZE, in the MMIO hole below the I/O APIC, each with its own
+ * ISA interrupt (edge) and worker thread.
+ */
+unsigned pc_virtio_count(const struct machine_config *cfg);
+int pc_virtio_init(struct machine *m, char *why, size_t whylen);
+void pc_virtio_destroy(struct machine *m);
+/* The DSDT's list (none with cfg->virtio_cmdline); returns how many. */
+size_t pc_virtio_acpi(const struct machine *m, struct acpi_virtio *out,
+                      size_t max);
+/* "virtio_mmio.device=..." for each device with cfg->virtio_cmdline, else
+ * ""; 0 or -ENOSPC. */
+int pc_virtio_cmdline(const struct machine_config *cfg, char *buf, size_t len);
 
 /*
  * The PC (board_pc): the PC devices on the "io" space, 8250 at 0x3f8

@@ -22,6 +22,18 @@
 #include "mem/ramblock.h"
 #include "vcpu.h"
 
+/* A disk image for virtio-blk (--disk), opened by the caller. */
+struct machine_disk {
+    const char *path;
+    int fd;
+    uint64_t size;
+    bool readonly;
+    /* Opened O_DIRECT (cache=none). */
+    bool direct;
+    /* GET_ID's answer; NULL: none. */
+    const char *serial;
+};
+
 struct machine_config {
     /* The image to boot: (image, image_size) in memory, named (image_name)
      * in messages. */
@@ -81,6 +93,13 @@ struct machine_config {
      * it ends with 128 + that number, outcome MACHINE_INTERRUPTED. NULL:
      * none. */
     const volatile sig_atomic_t *stop_signal;
+    /* virtio-mmio devices (kernels only): disks, virtio-rng, and whether
+     * the kernel command line declares them (virtio_mmio.device=) instead
+     * of the DSDT. */
+    const struct machine_disk *disks;
+    size_t nr_disks;
+    bool virtio_rng;
+    bool virtio_cmdline;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
     /* Dirty logging (vmm/core/dirty_log.h): a dirty ring of this many entries

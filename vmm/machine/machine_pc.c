@@ -140,22 +140,28 @@ static void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
     push_rx(m);
 }
 
-/* The kernel command line the guest sees: the policy's part first. */
+/* The kernel command line the guest sees: the policy's part first, then
+ * the virtio devices' (--virtio-cmdline), then the user's. */
 static char *build_cmdline(const struct machine *m, enum boot_format fmt)
 {
     const char *user = m->cfg->cmdline ? m->cfg->cmdline : "";
-    const char *extra = NULL;
+    const char *extra = "";
+    char virtio[PC_VIRTIO_MAX * 48];
     size_t len;
     char *s;
 
     if (fmt == BOOT_FORMAT_BZIMAGE || fmt == BOOT_FORMAT_PVH) {
         extra = cpuid_policy_kernel_params(m->cfg->cpuid);
+        extra = extra ? extra : "";
     }
-    len = strlen(user) + (extra ? strlen(extra) + 1 : 0) + 1;
+    if (pc_virtio_cmdline(m->cfg, virtio, sizeof(virtio)) < 0) {
+        return NULL;
+    }
+    len = strlen(extra) + strlen(virtio) + strlen(user) + 3;
     s = malloc(len);
     if (s) {
-        snprintf(s, len, "%s%s%s", extra ? extra : "",
-                 extra && *user ? " " : "", user);
+        snprintf(s, len, "%s%s%s%s%s", extra, *extra && *virtio ? " " : "",
+                 virtio, (*extra || *virtio) && *user ? " " : "", user);
     }
     return s;
 }
@@ -251,8 +257,9 @@ static int pc_devices_init(struct machine *m, char *why, size_t whylen)
     }
     if (ret < 0) {
         snprintf(why, whylen, "placing the PC devices: %s", strerror(-ret));
+        return ret;
     }
-    return ret;
+    return pc_virtio_init(m, why, whylen);
 }
 
 static void pc_devices_destroy(struct machine *m)
@@ -263,6 +270,7 @@ static void pc_devices_destroy(struct machine *m)
     if (!pc) {
         return;
     }
+    pc_virtio_destroy(m);
     if (pc->live & PC_UART) {
         bad |= serial8250_destroy(&pc->uart);
     }
@@ -418,11 +426,14 @@ static size_t pc_e820(const struct machine *m, struct boot_e820 *e)
 static int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
 {
     const struct machine_config *cfg = m->cfg;
+    struct acpi_virtio virtio[PC_VIRTIO_MAX];
     const struct acpi_config acpi = {
         .nr_cpus = cfg->cpus,
         .pm1a_evt_port = ACPI_PM1A_EVT_PORT,
         .pm1a_cnt_port = ACPI_PM1A_CNT_PORT,
         .reset_port = ACPI_RESET_PORT,
+        .virtio = virtio,
+        .nr_virtio = pc_virtio_acpi(m, virtio, PC_VIRTIO_MAX),
     };
     struct boot_e820 e820[8];
     struct boot_input in;
