@@ -371,9 +371,10 @@ static int64_t serve(struct virtio_blk *b, struct virtqueue *q)
         return -EIO;
     }
     *sp = status;
-    b->nr_ok += status == VIRTIO_BLK_S_OK;
-    b->nr_ioerr += status == VIRTIO_BLK_S_IOERR;
-    b->nr_unsupp += status == VIRTIO_BLK_S_UNSUPP;
+    __atomic_add_fetch(status == VIRTIO_BLK_S_OK      ? &b->nr_ok
+                       : status == VIRTIO_BLK_S_IOERR ? &b->nr_ioerr
+                                                      : &b->nr_unsupp,
+                       1, __ATOMIC_RELAXED);
     return (int64_t)written + 1;
 }
 

@@ -270,11 +270,24 @@ static int write_run_json(FILE *f, const char *path,
             "\"rss_kib\":%" PRIu64 ",\"exits\":{\"mmio\":%" PRIu64
             ",\"io\":%" PRIu64 ",\"mmio_unassigned\":%" PRIu64
             ",\"mmio_invalid\":%" PRIu64 ",\"mmio_readonly\":%" PRIu64
-            ",\"io_unassigned\":%" PRIu64 ",\"io_invalid\":%" PRIu64 "}}\n",
+            ",\"io_unassigned\":%" PRIu64 ",\"io_invalid\":%" PRIu64 "},",
             r->rss_kib, r->exits.mmio_exits, r->exits.io_exits,
             r->exits.mmio_unassigned, r->exits.mmio_invalid,
             r->exits.mmio_readonly, r->exits.io_unassigned,
             r->exits.io_invalid);
+    fputs("\"virtio\":[", f);
+    for (unsigned i = 0; i < r->nr_virtio; i++) {
+        const struct machine_virtio_stats *v = &r->virtio[i];
+
+        fprintf(f,
+                "%s{\"device\":\"%s\",\"ioeventfd\":%s,\"irqfd\":%s,"
+                "\"kicks_by_exit\":%" PRIu64 ",\"queue_runs\":%" PRIu64
+                ",\"requests\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
+                i ? "," : "", v->device, v->ioeventfd ? "true" : "false",
+                v->irqfd ? "true" : "false", v->kicks_by_exit, v->queue_runs,
+                v->requests, v->errors);
+    }
+    fputs("]}\n", f);
     if (fclose(f) != 0) {
         snprintf(why, whylen, "--json %s: write failed", path);
         return -EIO;

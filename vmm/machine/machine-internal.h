@@ -99,6 +99,8 @@ struct board_ops {
     int (*boot)(struct machine *m, char *why, size_t whylen);
     /* Release the devices: their regions detached, readers gone. */
     void (*destroy_devices)(struct machine *m);
+    /* Add the board's device counters to (res) as the VM ends. */
+    void (*stats)(struct machine *m, struct machine_result *res);
     /* Bytes typed on stdin for the guest's console device. */
     void (*serial_input)(struct machine *m, const uint8_t *buf, size_t len);
 };
@@ -139,6 +141,7 @@ struct pc_devices {
 unsigned pc_virtio_count(const struct machine_config *cfg);
 int pc_virtio_init(struct machine *m, char *why, size_t whylen);
 void pc_virtio_destroy(struct machine *m);
+void pc_virtio_stats(struct machine *m, struct machine_result *res);
 /* The DSDT's list (none with cfg->virtio_cmdline); returns how many. */
 size_t pc_virtio_acpi(const struct machine *m, struct acpi_virtio *out,
                       size_t max);

@@ -677,6 +677,9 @@ static void fill_result(struct machine *m, const struct vcpu_end *end,
     res->run_ms = ms_since(t_run, clock_now_ns());
     res->exits = m->vcpus.stats;
     res->rss_kib = vmm_rss_kib(m);
+    if (m->board->stats) {
+        m->board->stats(m, res);
+    }
 }
 
 /* Release what (m) holds, last acquired first, and (m) itself. */

@@ -121,6 +121,23 @@ enum machine_outcome {
     MACHINE_INTERRUPTED, /* *stop_signal was set */
 };
 
+/* One virtio device's counters (machine_result.virtio). */
+#define MACHINE_MAX_VIRTIO 8
+struct machine_virtio_stats {
+    /* "blk" or "rng". */
+    const char *device;
+    /* Queue notifications through KVM_IOEVENTFD, interrupts through
+     * KVM_IRQFD (false: served by hand, slower). */
+    bool ioeventfd, irqfd;
+    /* Queue notifications that reached the VMM as MMIO exits. */
+    uint64_t kicks_by_exit;
+    /* Times the worker ran a queue. */
+    uint64_t queue_runs;
+    /* Requests answered (virtio-rng: chains filled); those answered with
+     * an error (virtio-blk: IOERR or UNSUPP). */
+    uint64_t requests, errors;
+};
+
 struct machine_result {
     enum machine_outcome outcome;
     int exit_code;
@@ -136,6 +153,8 @@ struct machine_result {
     double run_ms;
     uint64_t rss_kib;
     struct vcpu_stats exits;
+    unsigned nr_virtio;
+    struct machine_virtio_stats virtio[MACHINE_MAX_VIRTIO];
 };
 
 /*

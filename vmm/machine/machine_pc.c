@@ -511,5 +511,6 @@ const struct board_ops board_pc = {
     .init_devices = pc_devices_init,
     .boot = pc_boot_kernel,
     .destroy_devices = pc_devices_destroy,
+    .stats = pc_virtio_stats,
     .serial_input = pc_serial_input,
 };

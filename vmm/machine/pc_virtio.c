@@ -52,6 +52,8 @@ struct pc_vdev {
     int stop;
     pthread_t thread;
     bool have_dev, have_thread;
+    /* Counters (machine_virtio_stats), atomic. */
+    uint64_t kicks_by_exit, queue_runs;
 };
 
 /* Guest RAM for the queues: below 4 GiB, then from RAM_HIGH_BASE. */
@@ -99,6 +101,7 @@ static void vdev_kick(void *opaque, unsigned q)
     struct pc_vdev *d = opaque;
     uint64_t one = 1;
 
+    __atomic_add_fetch(&d->kicks_by_exit, 1, __ATOMIC_RELAXED);
     if (q < d->nr_queues && write(d->kick[q], &one, sizeof(one)) < 0) {
         /* Full counter: a kick is pending already. */
     }
@@ -135,6 +138,7 @@ static void *vdev_worker(void *opaque)
                 read(d->kick[q], &n, sizeof(n)) != sizeof(n)) {
                 continue;
             }
+            __atomic_add_fetch(&d->queue_runs, 1, __ATOMIC_RELAXED);
             virtio_mmio_run_queue(d->t, q);
         }
     }
@@ -343,6 +347,43 @@ void pc_virtio_destroy(struct machine *m)
         }
     }
     pc->nr_virtio = 0;
+}
+
+void pc_virtio_stats(struct machine *m, struct machine_result *res)
+{
+    struct pc_devices *pc = m->pc_dev;
+
+    res->nr_virtio = 0;
+    for (unsigned i = 0; pc && i < pc->nr_virtio && i < MACHINE_MAX_VIRTIO;
+         i++) {
+        struct pc_vdev *d = pc->virtio[i];
+        struct machine_virtio_stats *s = &res->virtio[res->nr_virtio++];
+        bool ioeventfd = d->nr_queues > 0;
+
+        for (unsigned q = 0; q < d->nr_queues; q++) {
+            ioeventfd = ioeventfd && d->ioeventfd[q];
+        }
+        s->ioeventfd = ioeventfd;
+        s->irqfd = d->irqfd;
+        s->kicks_by_exit = __atomic_load_n(&d->kicks_by_exit, __ATOMIC_RELAXED);
+        s->queue_runs = __atomic_load_n(&d->queue_runs, __ATOMIC_RELAXED);
+        if (d->kind == VDEV_BLK) {
+            const struct virtio_blk *b = &d->u.blk;
+            uint64_t bad = __atomic_load_n(&b->nr_ioerr, __ATOMIC_RELAXED) +
+                           __atomic_load_n(&b->nr_unsupp, __ATOMIC_RELAXED);
+
+            s->device = "blk";
+            s->requests = __atomic_load_n(&b->nr_ok, __ATOMIC_RELAXED) + bad;
+            s->errors = bad;
+        } else {
+            /* virtio-rng counts under its transport's lock. */
+            virtio_mmio_lock(d->t);
+            s->device = "rng";
+            s->requests = d->u.rng.chains;
+            s->errors = 0;
+            virtio_mmio_unlock(d->t);
+        }
+    }
 }
 
 size_t pc_virtio_acpi(const struct machine *m, struct acpi_virtio *out,

@@ -70,7 +70,8 @@ struct virtio_blk {
     struct vq_chain chain;
     struct iovec iov[VQ_MAX_SEGS];
     void *bounce;
-    /* Requests answered OK, IOERR, UNSUPP. */
+    /* Requests answered OK, IOERR, UNSUPP (atomic: read them with
+     * __atomic_load_n from other threads). */
     uint64_t nr_ok, nr_ioerr, nr_unsupp;
 };
 
