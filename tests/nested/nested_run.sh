@@ -37,9 +37,13 @@ l1s() {
     comm -13 <(echo "$before") <(all_l1s) | tr '\n' ' '
 }
 
-# The first run may prepare the L1's kernel (one line on stderr).
-"$nr" -- true >"$t/out" 2>"$t/err" ||
-    bad "nested-run -- true: status $?: $(cat "$t/err")"
+# The first run may prepare the L1's kernel and fetch QEMU (lines on
+# stderr). The backported QEMU gives the L1 2 vCPUs; the system's, 1.
+"$nr" -- nproc >"$t/out" 2>"$t/err" ||
+    bad "nested-run -- nproc: status $?: $(cat "$t/err")"
+[ "$(cat "$t/out")" = 2 ] || bad "the L1 has $(cat "$t/out") vCPUs, want 2 (QEMU from bookworm-backports: $(cat "$t/err"))"
+NESTED_RUN_SYSTEM_QEMU=1 "$nr" -- nproc >"$t/out" 2>"$t/err"
+[ "$(cat "$t/out")" = 1 ] || bad "with the system's QEMU the L1 has $(cat "$t/out") vCPUs, want 1"
 
 "$nr" -- sh -c 'echo to-out; echo to-err >&2; exit 7' >"$t/out" 2>"$t/err"
 st=$?
