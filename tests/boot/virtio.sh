@@ -3,7 +3,7 @@
 # Boot one of Debian's kernels with its root file system on a virtio-blk
 # disk (an ext4 image made with mkfs.ext4 -d), a second disk read-only and
 # virtio-rng.
-#   virtio.sh VMM cloud|generic CPUS acpi|cmdline TIMEOUT
+#   virtio.sh VMM cloud|generic CPUS acpi|cmdline|console TIMEOUT
 # The initramfs (the busybox one of scripts/get-test-kernel plus the
 # kernel package's virtio and ext4 modules) loads the modules, mounts
 # /dev/vda and switches to it; the disk's /sbin/init reads a file, writes a
@@ -15,7 +15,9 @@
 # acpi: the devices are found through the DSDT (Debian's kernels have no
 # virtio_mmio.device= support); cmdline: --virtio-cmdline, which such a
 # kernel ignores, so only the refusal of a kernel that finds no disk is
-# checked there.
+# checked there. console: as acpi with --console virtio: the disk's init
+# moves to /dev/hvc0, prints there (vmm shows it and --json counts it) and
+# reads a line vmm got on its stdin.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../kvm/lib.sh"
@@ -60,6 +62,15 @@ cat >"$t/root/sbin/init" <<'EOF'
 /bin/busybox --install -s /bin
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+if grep -q 'console=hvc0' /proc/cmdline; then
+    # virtio_console is a module here: hvc0 came after /dev/console.
+    i=0
+    while [ ! -c /dev/hvc0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    exec </dev/hvc0 >/dev/hvc0 2>&1
+    echo "VIRTIO-CONSOLE: on"
+    read -t 30 line
+    echo "TYPED: $line"
+fi
 echo "DISK-READ: $(cat /hello.txt)"
 echo "written by the guest" >/marker
 # The read-only disk: a write must fail, its serial must show.
@@ -115,8 +126,26 @@ args=(run --kernel "$BZIMAGE" --initrd "$t/initrd" --memory 256M
 if [ "$mode" = cmdline ]; then
     args+=(--virtio-cmdline --expect 'VMM-DISK-FAIL: no /dev/vda')
 fi
-"$vmm" "${args[@]}" >"$t/out" 2>"$t/err" </dev/null
-st=$?
+[ "$mode" = console ] && args+=(--console virtio)
+if [ "$mode" = console ]; then
+    # Typed once the guest listens on hvc0, as a user would.
+    mkfifo "$t/in"
+    "$vmm" "${args[@]}" >"$t/out" 2>"$t/err" <"$t/in" &
+    pid=$!
+    exec 3>"$t/in"
+    for _ in $(seq 1 "$((timeout * 10))"); do
+        grep -q 'VIRTIO-CONSOLE: on' "$t/out" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "typed-by-the-host" >&3
+    wait "$pid"
+    st=$?
+    exec 3>&-
+else
+    "$vmm" "${args[@]}" >"$t/out" 2>"$t/err" </dev/null
+    st=$?
+fi
 [ "$st" = 0 ] || bad "vmm exited with $st"
 if [ "$mode" = cmdline ]; then
     grep -q 'Command line: virtio_mmio.device=512@0xd0000000:5 virtio_mmio.device=512@0xd0000200:6 virtio_mmio.device=512@0xd0000400:7 ' "$t/out" ||
@@ -133,8 +162,14 @@ else
     # interrupts through irqfd, requests counted, none refused (the guest's
     # kernel refuses the write to the read-only disk itself: it offers
     # VIRTIO_BLK_F_RO; test_virtio_blk covers the device's own refusal).
+    if [ "$mode" = console ]; then
+        grep -q 'VIRTIO-CONSOLE: on' "$t/out" || bad "nothing through hvc0"
+        grep -q 'TYPED: typed-by-the-host' "$t/out" || bad "the typed line did not reach hvc0"
+        grep -q '"device":"console","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0}' "$t/r.json" ||
+            bad "no virtio-console counters in --json"
+    fi
     v=$(grep -o '"virtio":\[.*\]' "$t/r.json")
-    echo "$v" | grep -q '^"virtio":\[{"device":"blk","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0},{"device":"blk","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0},{"device":"rng","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0}\]$' ||
+    echo "$v" | grep -q '^"virtio":\[{"device":"blk","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0},{"device":"blk","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0},{"device":"rng","ioeventfd":true,"irqfd":true,"kicks_by_exit":0,"queue_runs":[1-9][0-9]*,"requests":[1-9][0-9]*,"errors":0}' ||
         bad "virtio counters in --json: $v"
     e2fsck -fn "$t/root.img" >"$t/fsck" 2>&1 || bad "e2fsck -fn: $(tail -3 "$t/fsck")"
     marker=$(debugfs -R 'cat /marker' "$t/root.img" 2>/dev/null)

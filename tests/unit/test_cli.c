@@ -703,6 +703,7 @@ static const char *sample_value(const char *name)
         {"--timeout", "5"},
         {"--cpuid", "host"},
         {"--hugepage-size", "2M"},
+        {"--console", "virtio"},
     };
 
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {

@@ -42,6 +42,7 @@ enum {
     O_DISK,
     O_RNG,
     O_VIRTIO_CMDLINE,
+    O_CONSOLE,
     O_DUMP_MTREE,
     O_DUMP_FLATVIEW,
     O_DUMP_SLOTS,
@@ -117,6 +118,10 @@ static const struct opt run_opts_table[] = {
      "declare the virtio devices on the kernel command line "
      "(virtio_mmio.device=) instead of in ACPI",
      NULL, O_VIRTIO_CMDLINE, GUEST_BZIMAGE | GUEST_PVH},
+    {"--console", "serial|virtio",
+     "the interactive console: the serial port, or virtio-console (hvc0, "
+     "console=hvc0 added; the serial port's output still shows)",
+     "serial", O_CONSOLE, GUEST_KERNELS},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
      O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
@@ -449,6 +454,13 @@ static int apply_host(struct run_opts *o, int id, const char *name,
         return 0;
     case O_VIRTIO_CMDLINE:
         o->mc.virtio_cmdline = true;
+        return 0;
+    case O_CONSOLE:
+        if (strcmp(v, "serial") != 0 && strcmp(v, "virtio") != 0) {
+            snprintf(why, whylen, "%s %s: expected serial or virtio", name, v);
+            return -EINVAL;
+        }
+        o->mc.console_virtio = strcmp(v, "virtio") == 0;
         return 0;
     case O_DUMP_MTREE:
         o->mc.dump_mtree = true;

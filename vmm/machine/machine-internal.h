@@ -25,6 +25,7 @@
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
 #include "devices/virtio_rng.h"
 #include "kvm.h"
 #include "kvm_memslots.h"
@@ -134,7 +135,8 @@ struct pc_devices {
 
 /*
  * virtio-mmio devices on the PC (pc_virtio.c): the disks (cfg->disks, in
- * order), then virtio-rng (cfg->virtio_rng), at PC_VIRTIO_BASE + i *
+ * order), then virtio-rng (cfg->virtio_rng), then virtio-console
+ * (cfg->console_virtio), at PC_VIRTIO_BASE + i *
  * VIRTIO_MMIO_SIZE, in the MMIO hole below the I/O APIC, each with its own
  * ISA interrupt (edge) and worker thread.
  */
@@ -142,6 +144,8 @@ unsigned pc_virtio_count(const struct machine_config *cfg);
 int pc_virtio_init(struct machine *m, char *why, size_t whylen);
 void pc_virtio_destroy(struct machine *m);
 void pc_virtio_stats(struct machine *m, struct machine_result *res);
+/* Typed input for the virtio console; false when there is none. */
+bool pc_virtio_console_input(struct machine *m, const uint8_t *buf, size_t len);
 /* The DSDT's list (none with cfg->virtio_cmdline); returns how many. */
 size_t pc_virtio_acpi(const struct machine *m, struct acpi_virtio *out,
                       size_t max);

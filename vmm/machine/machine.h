@@ -100,6 +100,9 @@ struct machine_config {
     size_t nr_disks;
     bool virtio_rng;
     bool virtio_cmdline;
+    /* --console virtio: a virtio-console (hvc0) takes the typed input and
+     * console=hvc0 ends the kernel command line; the UART stays. */
+    bool console_virtio;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
     /* Dirty logging (vmm/core/dirty_log.h): a dirty ring of this many entries
@@ -124,7 +127,7 @@ enum machine_outcome {
 /* One virtio device's counters (machine_result.virtio). */
 #define MACHINE_MAX_VIRTIO 8
 struct machine_virtio_stats {
-    /* "blk" or "rng". */
+    /* "blk", "rng" or "console". */
     const char *device;
     /* Queue notifications through KVM_IOEVENTFD, interrupts through
      * KVM_IRQFD (false: served by hand, slower). */
@@ -133,8 +136,9 @@ struct machine_virtio_stats {
     uint64_t kicks_by_exit;
     /* Times the worker ran a queue. */
     uint64_t queue_runs;
-    /* Requests answered (virtio-rng: chains filled); those answered with
-     * an error (virtio-blk: IOERR or UNSUPP). */
+    /* Requests answered (virtio-rng: chains filled; virtio-console: bytes
+     * out and in); those answered with an error (virtio-blk: IOERR or
+     * UNSUPP; virtio-console: typed bytes dropped). */
     uint64_t requests, errors;
 };
 

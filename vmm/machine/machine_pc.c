@@ -125,7 +125,7 @@ static void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
     struct pc_devices *pc = m->pc_dev;
     size_t room;
 
-    if (!pc) {
+    if (!pc || pc_virtio_console_input(m, buf, len)) {
         return;
     }
     pthread_mutex_lock(&pc->rx_lock);
@@ -141,7 +141,8 @@ static void pc_serial_input(struct machine *m, const uint8_t *buf, size_t len)
 }
 
 /* The kernel command line the guest sees: the policy's part first, then
- * the virtio devices' (--virtio-cmdline), then the user's. */
+ * the virtio devices' (--virtio-cmdline), then the user's, then
+ * console=hvc0 with --console virtio (the last console= is /dev/console). */
 static char *build_cmdline(const struct machine *m, enum boot_format fmt)
 {
     const char *user = m->cfg->cmdline ? m->cfg->cmdline : "";
@@ -157,11 +158,13 @@ static char *build_cmdline(const struct machine *m, enum boot_format fmt)
     if (pc_virtio_cmdline(m->cfg, virtio, sizeof(virtio)) < 0) {
         return NULL;
     }
-    len = strlen(extra) + strlen(virtio) + strlen(user) + 3;
+    len = strlen(extra) + strlen(virtio) + strlen(user) + 3 +
+          sizeof(" console=hvc0");
     s = malloc(len);
     if (s) {
-        snprintf(s, len, "%s%s%s%s%s", extra, *extra && *virtio ? " " : "",
-                 virtio, (*extra || *virtio) && *user ? " " : "", user);
+        snprintf(s, len, "%s%s%s%s%s%s", extra, *extra && *virtio ? " " : "",
+                 virtio, (*extra || *virtio) && *user ? " " : "", user,
+                 m->cfg->console_virtio ? " console=hvc0" : "");
     }
     return s;
 }

@@ -32,7 +32,7 @@
  * command-line form of a device finds its IRQ without ACPI. */
 static const uint8_t pc_virtio_irqs[PC_VIRTIO_MAX] = {5, 6, 7, 10, 11, 14, 15};
 
-enum { VDEV_BLK, VDEV_RNG };
+enum { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE };
 
 struct pc_vdev {
     struct machine *m;
@@ -40,6 +40,7 @@ struct pc_vdev {
     union {
         struct virtio_blk blk;
         struct virtio_rng rng;
+        struct virtio_console con;
     } u;
     struct virtio_mmio *t;
     uint64_t base;
@@ -145,6 +146,15 @@ static void *vdev_worker(void *opaque)
     return NULL;
 }
 
+static void con_output(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct machine *m = opaque;
+
+    console_write(&m->console, buf, len);
+}
+
+static const struct virtio_console_hooks con_hooks = {.output = con_output};
+
 static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
                      unsigned i)
 {
@@ -164,9 +174,15 @@ static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
         d->t = &d->u.blk.transport;
         return virtio_blk_init(&d->u.blk, &o, &pc_ram_ops, m, &vdev_hooks, d);
     }
-    d->kind = VDEV_RNG;
-    d->t = &d->u.rng.transport;
-    return virtio_rng_init(&d->u.rng, &pc_ram_ops, m, &vdev_hooks, d);
+    if (cfg->virtio_rng && i == cfg->nr_disks) {
+        d->kind = VDEV_RNG;
+        d->t = &d->u.rng.transport;
+        return virtio_rng_init(&d->u.rng, &pc_ram_ops, m, &vdev_hooks, d);
+    }
+    d->kind = VDEV_CONSOLE;
+    d->t = &d->u.con.transport;
+    return virtio_console_init(&d->u.con, &con_hooks, m, &pc_ram_ops, m,
+                               &vdev_hooks, d);
 }
 
 /* Eventfds, and KVM's ioeventfds and irqfd where it takes them. */
@@ -240,8 +256,14 @@ static void vdev_unwire(struct pc_vdev *d)
 
 static int vdev_destroy_dev(struct pc_vdev *d)
 {
-    return d->kind == VDEV_BLK ? virtio_blk_destroy(&d->u.blk)
-                               : virtio_rng_destroy(&d->u.rng);
+    switch (d->kind) {
+    case VDEV_BLK:
+        return virtio_blk_destroy(&d->u.blk);
+    case VDEV_RNG:
+        return virtio_rng_destroy(&d->u.rng);
+    default:
+        return virtio_console_destroy(&d->u.con);
+    }
 }
 
 /* Stop and release one device; its region is out of the tree already. */
@@ -295,7 +317,8 @@ static int vdev_new(struct machine *m, unsigned i, struct pc_vdev **out)
 
 unsigned pc_virtio_count(const struct machine_config *cfg)
 {
-    return (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u);
+    return (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u) +
+           (cfg->console_virtio ? 1u : 0u);
 }
 
 int pc_virtio_init(struct machine *m, char *why, size_t whylen)
@@ -375,15 +398,34 @@ void pc_virtio_stats(struct machine *m, struct machine_result *res)
             s->device = "blk";
             s->requests = __atomic_load_n(&b->nr_ok, __ATOMIC_RELAXED) + bad;
             s->errors = bad;
-        } else {
+        } else if (d->kind == VDEV_RNG) {
             /* virtio-rng counts under its transport's lock. */
             virtio_mmio_lock(d->t);
             s->device = "rng";
             s->requests = d->u.rng.chains;
             s->errors = 0;
             virtio_mmio_unlock(d->t);
+        } else {
+            virtio_mmio_lock(d->t);
+            s->device = "console";
+            s->requests = d->u.con.bytes_out + d->u.con.bytes_in;
+            s->errors = d->u.con.dropped;
+            virtio_mmio_unlock(d->t);
         }
     }
+}
+
+bool pc_virtio_console_input(struct machine *m, const uint8_t *buf, size_t len)
+{
+    struct pc_devices *pc = m->pc_dev;
+
+    for (unsigned i = 0; pc && i < pc->nr_virtio; i++) {
+        if (pc->virtio[i] && pc->virtio[i]->kind == VDEV_CONSOLE) {
+            virtio_console_input(&pc->virtio[i]->u.con, buf, len);
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t pc_virtio_acpi(const struct machine *m, struct acpi_virtio *out,
