@@ -420,6 +420,11 @@ static void blk_notify(void *opaque, unsigned qi)
             break;
         }
     }
+    /* A ring that broke in vq_pop(): DEVICE_NEEDS_RESET now. */
+    q = virtio_mmio_queue(t, qi);
+    if (q && q->broken) {
+        virtio_mmio_used_locked(t, qi);
+    }
     virtio_mmio_unlock(t);
 }
 

@@ -981,6 +981,222 @@ static void io_probe(const struct facts *f)
     say("io probe done");
 }
 
+/*
+ * With "virtio=hostile" on the command line, be a hostile virtio driver
+ * for the first virtio-mmio device (a virtio-blk disk at 0xd0000000, where
+ * vmm's PC puts --disk): rings that point out of RAM, a descriptor loop,
+ * a 4 GiB buffer, an available index far ahead of the queue, and a queue
+ * layout outside RAM. Each broken ring must make the device set
+ * DEVICE_NEEDS_RESET (and the VMM keep running); the bad layout must be
+ * refused (QueueReady stays 0); after each, a reset and a well-formed read
+ * of a sector far past the disk's end must be answered IOERR. A failure is
+ * reported like any other check.
+ */
+#define VIO_BASE 0xd0000000ul
+#define VIO_MAGIC 0x000
+#define VIO_DEVICE_ID 0x008
+#define VIO_DRV_FEATURES 0x020
+#define VIO_DRV_FEATURES_SEL 0x024
+#define VIO_QUEUE_SEL 0x030
+#define VIO_QUEUE_NUM 0x038
+#define VIO_QUEUE_READY 0x044
+#define VIO_QUEUE_NOTIFY 0x050
+#define VIO_INT_ACK 0x064
+#define VIO_STATUS 0x070
+#define VIO_DESC 0x080
+#define VIO_DRIVER 0x090
+#define VIO_DEVICE 0x0a0
+#define VIO_NEEDS_RESET 64u
+#define VQ_N 8u
+#define VQ_NEXT 1u
+#define VQ_WRITE 2u
+
+struct vdesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+/* The queue (table, available ring, used ring) and a request's buffers. */
+static struct {
+    struct vdesc desc[VQ_N];
+    uint8_t pad0[4096 - VQ_N * sizeof(struct vdesc)];
+    uint16_t avail[2 + VQ_N + 1];
+    uint8_t pad1[4096 - (2 + VQ_N + 1) * 2];
+    uint16_t used_hdr[2];
+    uint32_t used[2 * VQ_N];
+    uint16_t avail_event;
+    uint8_t pad2[4096 - 4 - 8 * VQ_N - 2];
+    uint8_t hdr[16];
+    uint8_t data[512];
+    uint8_t status;
+} vq __attribute__((aligned(4096)));
+
+/* No libc here: byte loops the compiler must not turn into calls. */
+static void bytes_zero(void *p, size_t n)
+{
+    volatile uint8_t *d = p;
+
+    while (n--) {
+        *d++ = 0;
+    }
+}
+
+static void bytes_copy(void *dst, const void *src, size_t n)
+{
+    volatile uint8_t *d = dst;
+    const uint8_t *s = src;
+
+    while (n--) {
+        *d++ = *s++;
+    }
+}
+
+static uint32_t vio_rd(uint32_t off)
+{
+    return *(volatile uint32_t *)(VIO_BASE + off);
+}
+
+static void vio_wr(uint32_t off, uint32_t v)
+{
+    *(volatile uint32_t *)(VIO_BASE + off) = v;
+}
+
+/* Reset, negotiate VERSION_1 only, set up queue 0 at (desc); returns
+ * whether the device took the layout. */
+static bool vio_setup(uint64_t desc)
+{
+    uint64_t avail = (uintptr_t)vq.avail, used = (uintptr_t)vq.used_hdr;
+
+    bytes_zero(&vq, sizeof(vq));
+    vio_wr(VIO_STATUS, 0);
+    vio_wr(VIO_STATUS, 1 | 2);
+    vio_wr(VIO_DRV_FEATURES_SEL, 1);
+    vio_wr(VIO_DRV_FEATURES, 1);
+    vio_wr(VIO_DRV_FEATURES_SEL, 0);
+    vio_wr(VIO_DRV_FEATURES, 0);
+    vio_wr(VIO_STATUS, 1 | 2 | 8);
+    vio_wr(VIO_QUEUE_SEL, 0);
+    vio_wr(VIO_QUEUE_NUM, VQ_N);
+    vio_wr(VIO_DESC, (uint32_t)desc);
+    vio_wr(VIO_DESC + 4, (uint32_t)(desc >> 32));
+    vio_wr(VIO_DRIVER, (uint32_t)avail);
+    vio_wr(VIO_DRIVER + 4, 0);
+    vio_wr(VIO_DEVICE, (uint32_t)used);
+    vio_wr(VIO_DEVICE + 4, 0);
+    vio_wr(VIO_QUEUE_READY, 1);
+    vio_wr(VIO_STATUS, 1 | 2 | 8 | 4);
+    return vio_rd(VIO_QUEUE_READY) == 1;
+}
+
+/* Offer chain 0 (avail index (idx)) and notify. */
+static void vio_kick(uint16_t idx)
+{
+    vq.avail[2] = 0;
+    __atomic_store_n(&vq.avail[1], idx, __ATOMIC_RELEASE);
+    vio_wr(VIO_QUEUE_NOTIFY, 0);
+}
+
+/* The device works on its own thread: poll (bounded) for NEEDS_RESET. */
+static bool vio_wait_reset(void)
+{
+    for (unsigned i = 0; i < 20000; i++) {
+        if (vio_rd(VIO_STATUS) & VIO_NEEDS_RESET) {
+            vio_wr(VIO_INT_ACK, 3);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A read of sector (sector) into vq.data; returns its status byte, or
+ * 0xff when the device never answered. */
+static uint8_t vio_read(uint64_t sector)
+{
+    if (!vio_setup((uintptr_t)vq.desc)) {
+        return 0xfe;
+    }
+    bytes_zero(vq.hdr, sizeof(vq.hdr));
+    bytes_copy(vq.hdr + 8, &sector, 8);
+    vq.status = 0xff;
+    vq.desc[0] = (struct vdesc){(uintptr_t)vq.hdr, 16, VQ_NEXT, 1};
+    vq.desc[1] = (struct vdesc){(uintptr_t)vq.data, 512, VQ_NEXT | VQ_WRITE, 2};
+    vq.desc[2] = (struct vdesc){(uintptr_t)&vq.status, 1, VQ_WRITE, 0};
+    vio_kick(1);
+    for (unsigned i = 0; i < 20000; i++) {
+        if (__atomic_load_n(&vq.used_hdr[1], __ATOMIC_ACQUIRE) == 1) {
+            return __atomic_load_n(&vq.status, __ATOMIC_ACQUIRE);
+        }
+        (void)vio_rd(VIO_STATUS); /* an exit: time for the worker */
+    }
+    return 0xff;
+}
+
+static void virtio_hostile(const struct facts *f)
+{
+    static const char *const names[] = {"buffer outside RAM", "descriptor loop",
+                                        "4 GiB buffer",
+                                        "available index ahead"};
+    unsigned ok = 0, n = 0;
+    uint8_t st;
+
+    if (!str_contains(f->fw_cmdline, "virtio=hostile")) {
+        return;
+    }
+    if (vio_rd(VIO_MAGIC) != 0x74726976u || vio_rd(VIO_DEVICE_ID) != 2) {
+        fail("no virtio-blk at 0x%lx", VIO_BASE);
+        return;
+    }
+    for (unsigned c = 0; c < 4; c++, n++) {
+        uint16_t idx = 1;
+
+        if (!vio_setup((uintptr_t)vq.desc)) {
+            fail("%s: the queue was refused", names[c]);
+            continue;
+        }
+        vq.desc[0] = (struct vdesc){(uintptr_t)vq.hdr, 16, VQ_NEXT, 1};
+        vq.desc[2] = (struct vdesc){(uintptr_t)&vq.status, 1, VQ_WRITE, 0};
+        switch (c) {
+        case 0:
+            vq.desc[1] =
+                (struct vdesc){0x7ff000000000ull, 512, VQ_NEXT | VQ_WRITE, 2};
+            break;
+        case 1:
+            vq.desc[1] =
+                (struct vdesc){(uintptr_t)vq.data, 512, VQ_NEXT | VQ_WRITE, 0};
+            break;
+        case 2:
+            vq.desc[1] = (struct vdesc){(uintptr_t)vq.data, 0xffffffffu,
+                                        VQ_NEXT | VQ_WRITE, 2};
+            break;
+        default:
+            idx = VQ_N + 5;
+            break;
+        }
+        vio_kick(idx);
+        if (vio_wait_reset()) {
+            ok++;
+        } else {
+            fail("%s: no DEVICE_NEEDS_RESET", names[c]);
+        }
+    }
+    n++;
+    if (vio_setup(0xffffffff00000000ull)) {
+        fail("a queue outside RAM was made ready");
+    } else {
+        ok++;
+    }
+    n++;
+    st = vio_read(UINT64_MAX / 512);
+    if (st == 1) {
+        ok++;
+    } else {
+        fail("a read past the disk's end: status 0x%x, want IOERR", st);
+    }
+    vio_wr(VIO_STATUS, 0);
+    say("virtio hostile: %u of %u cases handled", ok, n);
+}
+
 /* One raw console line (no "mbkernel: " prefix). */
 static void raw_line(const char *s)
 {
@@ -1120,6 +1336,7 @@ _Noreturn void mbk_main(uint32_t magic, uint32_t info)
     check_pci();
     check_smp(&facts);
     io_probe(&facts);
+    virtio_hostile(&facts);
 
     if (failures) {
         say("%u checks failed", failures);

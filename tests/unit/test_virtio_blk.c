@@ -231,6 +231,15 @@ static void test_requests(struct virtio_blk *b)
               "discard with UNMAP");
     }
 
+    /* A descriptor loop breaks the queue in vq_pop(): NEEDS_RESET. */
+    vqd_put_desc(ram, DESC_GPA, 0, HDR_GPA, 16, VQ_DESC_F_NEXT, 1);
+    vqd_put_desc(ram, DESC_GPA, 1, DATA_GPA, 512,
+                 VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 0);
+    vqd_offer(ram, AVAIL_GPA, QSIZE, 0);
+    wr(VMMIO_QUEUE_NOTIFY, 0);
+    CHECK(rd(VMMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
+          "a descriptor loop did not set NEEDS_RESET");
+    driver_setup(true);
     /* No status byte: nowhere to answer, the queue breaks. */
     vqd_put_desc(ram, DESC_GPA, 0, HDR_GPA, 16, 0, 0);
     vqd_offer(ram, AVAIL_GPA, QSIZE, 0);
