@@ -21,6 +21,7 @@
 
 #include "bench.h"
 #include "bench_dirty.h"
+#include "bench_virtio_blk.h"
 #include "cli.h"
 #include "cpuid.h"
 #include "guest_embed.h"
@@ -815,6 +816,24 @@ static int cmd_bench_dirty(int argc, char **argv)
     return bench_dirty_log(&o, stdout) < 0 ? VMM_EXIT_ERROR : 0;
 }
 
+static int cmd_bench_vblk(int argc, char **argv, uint64_t t0)
+{
+    struct bench_vblk_opts o;
+    char why[256];
+    int ret = bench_vblk_parse(argc, argv, &o, why, sizeof(why));
+
+    if (ret == OPT_HELP) {
+        opt_print_help(&bench_vblk_cmd, stdout);
+        return 0;
+    }
+    if (ret < 0) {
+        cli_one_line(why);
+        fprintf(stderr, "vmm bench virtio-blk: %s\n", why);
+        return VMM_EXIT_USAGE;
+    }
+    return bench_virtio_blk(&o, t0, stdout) < 0 ? VMM_EXIT_ERROR : 0;
+}
+
 static const struct opt bench_json_opts[] = {
     {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
@@ -855,7 +874,7 @@ static const struct opt_cmd bench_cmds[] = {
 static void bench_usage(FILE *f)
 {
     fputs("usage: vmm bench BENCHMARK [options]   (vmm bench BENCHMARK "
-          "--help)\n\nbenchmarks: memory, mmio, soak, dirty-log\n",
+          "--help)\n\nbenchmarks: memory, mmio, soak, dirty-log, virtio-blk\n",
           f);
 }
 
@@ -869,7 +888,7 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
         strcmp(argv[0], "-h") == 0) {
         if (argc < 1) {
             fputs("vmm bench: name a benchmark (memory, mmio, soak, "
-                  "dirty-log)\n",
+                  "dirty-log, virtio-blk)\n",
                   stderr);
         }
         bench_usage(argc < 1 ? stderr : stdout);
@@ -877,6 +896,9 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
     }
     if (strcmp(argv[0], "dirty-log") == 0) {
         return cmd_bench_dirty(argc - 1, argv + 1);
+    }
+    if (strcmp(argv[0], "virtio-blk") == 0) {
+        return cmd_bench_vblk(argc - 1, argv + 1, t0);
     }
     for (size_t i = 0; i < NOPTS(bench_cmds); i++) {
         if (strcmp(bench_cmds[i].name + strlen("vmm bench "), argv[0]) == 0) {
@@ -886,7 +908,7 @@ static int cmd_bench(int argc, char **argv, uint64_t t0)
     if (!cmd) {
         fprintf(stderr,
                 "vmm bench: unknown benchmark '%s' (memory, mmio, soak, "
-                "dirty-log)\n",
+                "dirty-log, virtio-blk)\n",
                 argv[0]);
         return VMM_EXIT_USAGE;
     }
