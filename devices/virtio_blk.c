@@ -378,19 +378,6 @@ static int64_t serve(struct virtio_blk *b, struct virtqueue *q)
     return (int64_t)written + 1;
 }
 
-/* The next chain of queue (q) into b->chain, asking for the next kick
- * when empty (EVENT_IDX); vq_pop()'s result. */
-static int next_chain(struct virtio_blk *b, struct virtqueue *q)
-{
-    int ret = vq_pop(q, &b->chain);
-
-    if (ret == 0) {
-        vq_set_avail_event(q);
-        ret = vq_pop(q, &b->chain);
-    }
-    return ret;
-}
-
 static void blk_notify(void *opaque, unsigned qi)
 {
     struct virtio_blk *b = opaque;
@@ -398,7 +385,7 @@ static void blk_notify(void *opaque, unsigned qi)
     struct virtqueue *q;
 
     virtio_mmio_lock(t);
-    while ((q = virtio_mmio_queue(t, qi)) && next_chain(b, q) == 1) {
+    while ((q = virtio_mmio_queue(t, qi)) && vq_pop_or_arm(q, &b->chain) == 1) {
         uint32_t epoch = virtio_mmio_epoch_locked(t);
         int64_t written;
 

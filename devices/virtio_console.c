@@ -9,25 +9,13 @@
 #define RXQ 0
 #define TXQ 1
 
-/* A chain, with the next kick asked for when the ring is empty. */
-static int next_chain(struct virtio_console *c, struct virtqueue *q)
-{
-    int ret = vq_pop(q, &c->chain);
-
-    if (ret == 0) {
-        vq_set_avail_event(q);
-        ret = vq_pop(q, &c->chain);
-    }
-    return ret;
-}
-
 /* Under the lock: pending input into the guest's receive buffers. */
 static void deliver_locked(struct virtio_console *c)
 {
     struct virtqueue *q = virtio_mmio_queue(&c->transport, RXQ);
     bool pushed = false;
 
-    while (q && c->pending_len && next_chain(c, q) == 1) {
+    while (q && c->pending_len && vq_pop_or_arm(q, &c->chain) == 1) {
         uint32_t done = 0;
 
         if (c->chain.out_bytes) {
@@ -66,7 +54,7 @@ static void transmit_locked(struct virtio_console *c)
 {
     struct virtqueue *q = virtio_mmio_queue(&c->transport, TXQ);
 
-    while (q && next_chain(c, q) == 1) {
+    while (q && vq_pop_or_arm(q, &c->chain) == 1) {
         uint64_t left = VIRTIO_CONSOLE_MAX_CHAIN;
 
         if (c->chain.in_bytes) {

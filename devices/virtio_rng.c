@@ -53,13 +53,7 @@ static void rng_notify(void *opaque, unsigned qi)
     while (q) {
         uint32_t n;
 
-        ret = vq_pop(q, &c);
-        if (ret == 0) {
-            /* Empty: with EVENT_IDX ask for the next kick, then look once
-             * more for a chain made available meanwhile. */
-            vq_set_avail_event(q);
-            ret = vq_pop(q, &c);
-        }
+        ret = vq_pop_or_arm(q, &c);
         if (ret != 1) {
             break;
         }

@@ -278,3 +278,14 @@ void vq_set_avail_event(struct virtqueue *q)
     /* Stored before the driver's next index is read. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
+
+int vq_pop_or_arm(struct virtqueue *q, struct vq_chain *c)
+{
+    int ret = vq_pop(q, c);
+
+    if (ret == 0) {
+        vq_set_avail_event(q);
+        ret = vq_pop(q, c);
+    }
+    return ret;
+}

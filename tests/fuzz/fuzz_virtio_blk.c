@@ -18,13 +18,10 @@
 
 #include "devices/virtio_blk.h"
 #include "fuzz.h"
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE 65536u
 #define IMG_SIZE 65536u
-#define QSIZE 16
-#define DESC_GPA 0x0
-#define AVAIL_GPA 0x100
-#define USED_GPA 0x200
 
 static uint8_t ram[RAM_SIZE] __attribute__((aligned(4096)));
 static uint8_t before[IMG_SIZE], after[IMG_SIZE];
@@ -36,11 +33,6 @@ static void *fz_map(void *opaque, uint64_t gpa, uint64_t len)
 }
 
 static const struct vq_mem_ops mem = {.map = fz_map};
-
-static void wr(struct virtio_mmio *t, uint64_t off, uint32_t v)
-{
-    t->region.ops->write(t, off, v, 4);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,21 +58,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (virtio_blk_init(&b, &o, &mem, NULL, NULL, NULL) < 0) {
         return 0;
     }
-    wr(&b.transport, VMMIO_STATUS, 3);
-    wr(&b.transport, VMMIO_DRIVER_FEATURES_SEL, 0);
-    wr(&b.transport, VMMIO_DRIVER_FEATURES,
-       (1u << VIRTIO_F_INDIRECT_DESC) | (1u << VIRTIO_F_EVENT_IDX));
-    wr(&b.transport, VMMIO_DRIVER_FEATURES_SEL, 1);
-    wr(&b.transport, VMMIO_DRIVER_FEATURES, 1);
-    wr(&b.transport, VMMIO_STATUS, 11);
-    wr(&b.transport, VMMIO_QUEUE_NUM, QSIZE);
-    wr(&b.transport, VMMIO_QUEUE_DESC_LOW, DESC_GPA);
-    wr(&b.transport, VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-    wr(&b.transport, VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
-    wr(&b.transport, VMMIO_QUEUE_READY, 1);
-    wr(&b.transport, VMMIO_STATUS, 15);
+    fz_virtio_start(&b.transport, 1);
     for (int i = 0; i < 3; i++) {
-        wr(&b.transport, VMMIO_QUEUE_NOTIFY, 0);
+        fz_wr(&b.transport, VMMIO_QUEUE_NOTIFY, 0);
     }
     FUZZ_CHECK(fstat(fd, &st) == 0 && st.st_size == IMG_SIZE);
     if (ro) {

@@ -46,20 +46,7 @@ static uint8_t image[IMG_SIZE];
 static int fd = -1;
 static uint16_t next_avail;
 
-static uint32_t rd(uint64_t off)
-{
-    uint32_t v = 0;
-
-    CHECK(as_access(as, BASE + off, &v, 4, false) == 0, "read 0x%llx",
-          (unsigned long long)off);
-    return v;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-    CHECK(as_access(as, BASE + off, &v, 4, true) == 0, "write 0x%llx",
-          (unsigned long long)off);
-}
+VQD_MMIO_RW(as, BASE)
 
 /* Features, one queue, DRIVER_OK. */
 static void driver_setup(bool event_idx)

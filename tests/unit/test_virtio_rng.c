@@ -29,20 +29,7 @@ VQD_FAKE_RAM(RAM_SIZE);
 static struct mem_sys *sys;
 static struct address_space *as;
 
-static uint32_t rd(uint64_t off)
-{
-    uint32_t v = 0;
-
-    CHECK(as_access(as, BASE + off, &v, 4, false) == 0, "read 0x%llx",
-          (unsigned long long)off);
-    return v;
-}
-
-static void wr(uint64_t off, uint32_t v)
-{
-    CHECK(as_access(as, BASE + off, &v, 4, true) == 0, "write 0x%llx",
-          (unsigned long long)off);
-}
+VQD_MMIO_RW(as, BASE)
 
 static uint32_t used_len(unsigned i)
 {

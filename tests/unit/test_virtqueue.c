@@ -116,6 +116,17 @@ static void test_event_idx(void)
     vq_set_avail_event(&q);
     CHECK(get16(USED_GPA + 4 + 8 * QSIZE) == 3, "avail_event %u, want 3",
           get16(USED_GPA + 4 + 8 * QSIZE));
+    /* Empty: vq_pop_or_arm() asks for the next kick (avail_event = the
+     * index after the last chain taken, 3)... */
+    set16(USED_GPA + 4 + 8 * QSIZE, 0);
+    CHECK(vq_pop_or_arm(&q, &c) == 0, "pop_or_arm on an empty ring");
+    CHECK(get16(USED_GPA + 4 + 8 * QSIZE) == 3, "armed avail_event %u, want 3",
+          get16(USED_GPA + 4 + 8 * QSIZE));
+    /* ...and takes a chain when there is one, without arming. */
+    offer(0);
+    set16(USED_GPA + 4 + 8 * QSIZE, 0);
+    CHECK(vq_pop_or_arm(&q, &c) == 1, "pop_or_arm with a chain");
+    CHECK(get16(USED_GPA + 4 + 8 * QSIZE) == 0, "armed with a chain there");
 }
 
 /* One hostile setup each: the queue must break, and stay broken. */

@@ -25,6 +25,26 @@
     }                                                                          \
     static const struct vq_mem_ops mem = {.map = fake_map}
 
+/*
+ * rd(off) and wr(off, v): 32-bit accesses to the register at (base) + off
+ * through the test's address space (as), a refused one a failure (CHECK
+ * from unit.h, as_access from mem/address_space.h, included first).
+ */
+#define VQD_MMIO_RW(as, base)                                                  \
+    static uint32_t rd(uint64_t off)                                           \
+    {                                                                          \
+        uint32_t v = 0;                                                        \
+                                                                               \
+        CHECK(as_access(as, (base) + off, &v, 4, false) == 0, "read 0x%llx",   \
+              (unsigned long long)off);                                        \
+        return v;                                                              \
+    }                                                                          \
+    static void wr(uint64_t off, uint32_t v)                                   \
+    {                                                                          \
+        CHECK(as_access(as, (base) + off, &v, 4, true) == 0, "write 0x%llx",   \
+              (unsigned long long)off);                                        \
+    }
+
 /* Descriptor (i) of the table at (table): {addr, len, flags, next}. */
 static inline void vqd_put_desc(uint8_t *ram, uint64_t table, unsigned i,
                                 uint64_t addr, uint32_t len, uint16_t flags,

@@ -97,6 +97,14 @@ int vq_enable(struct virtqueue *q);
 int vq_pop(struct virtqueue *q, struct vq_chain *c);
 
 /*
+ * vq_pop(), and when the ring is empty: with EVENT_IDX ask for the next
+ * notification (vq_set_avail_event()) and look once more, for a chain the
+ * driver made available meanwhile without notifying. What a device's loop
+ * calls so that it never sleeps on an available chain.
+ */
+int vq_pop_or_arm(struct virtqueue *q, struct vq_chain *c);
+
+/*
  * Give chain (head) back as used, (written) bytes written into its
  * writable buffers. Returns 0, or -EIO when the queue is broken.
  */
