@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `vmm run --json FILE` writes the documented fields with plausible values
-# (the hello guest makes a handful of MMIO exits and no port I/O), and
+# (the hello guest makes a handful of MMIO exits and no port I/O, and has
+# no virtio devices), and
 # `vmm info` / `vmm info --json` describe the host's KVM.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,7 @@ check "$tmp/run.json" '^\{"result":"exited","exit_code":0,"reason":"guest exit",
 check "$tmp/run.json" '"phases":\{"first_kvm_run_ms":[0-9.]+,"first_console_byte_ms":[0-9.]+,"match_ms":null\}'
 check "$tmp/run.json" '"start_to_first_run_ms":[0-9]+\.[0-9]+'
 check "$tmp/run.json" '"rss_kib":[1-9][0-9]*'
-check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0,"mmio_unassigned":0,"mmio_invalid":0,"mmio_readonly":0,"io_unassigned":0,"io_invalid":0\}\}$'
+check "$tmp/run.json" '"exits":\{"mmio":[1-9][0-9]*,"io":0,"mmio_unassigned":0,"mmio_invalid":0,"mmio_readonly":0,"io_unassigned":0,"io_invalid":0\},"virtio":\[\]\}$'
 "$vmm" run --kernel "$(dirname "$vmm")/../guest/fault.elf" --json "$tmp/fault.json" \
     >/dev/null 2>&1
 check "$tmp/fault.json" '^\{"result":"exited","exit_code":112,"reason":"triple fault"'

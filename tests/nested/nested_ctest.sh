@@ -13,10 +13,12 @@ w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The fake runner: `runner --timeout N -- CMD...`
+# The fake runner: `runner [--cpus N] --timeout N -- CMD...`; it records
+# the options it got.
 cat >"$w/runner" <<'R'
 #!/usr/bin/env bash
-shift 3
+while [ "$1" != -- ]; do echo "$1" >>"$FAKE_DIR/runner-args"; shift; done
+shift
 setsid "$@" &
 pid=$!
 while kill -0 "$pid" 2>/dev/null; do
@@ -83,6 +85,13 @@ st=0
 (cd "$w/b" && "$repo/scripts/nested-ctest") >"$w/out" 2>"$w/err" || st=$?
 [ "$st" = 0 ] || { cat "$w/out" "$w/err"; fail "status $st, expected 0"; }
 [ "$(runs c3)" = 2 ] && [ "$(runs a1)" = 1 ] || fail "runs: c3 $(runs c3), a1 $(runs a1)"
+grep -qx -- --cpus "$w/runner-args" && fail "--cpus passed without being asked"
+# --cpus reaches the runner.
+rm -f "$w"/runs.* "$w/runner-args"
+(cd "$w/b" && "$repo/scripts/nested-ctest" --cpus 1 -R a1) >"$w/out" 2>"$w/err" ||
+    fail "--cpus 1 -R a1: $(cat "$w/err")"
+[ "$(grep -A1 -x -- --cpus "$w/runner-args" | tail -n 1)" = 1 ] ||
+    fail "the runner did not get --cpus 1: $(tr '\n' ' ' <"$w/runner-args")"
 
 # Hangs beyond --tries: status 1 and the tests not run are named.
 rm -f "$w"/runs.*
