@@ -17,6 +17,7 @@
 #include "bench_virtio_blk.h"
 #include "machine.h"
 #include "util/cli.h"
+#include "util/file.h"
 
 #define MIB (1ull << 20)
 #define FILE_MAX (512 * MIB)
@@ -114,41 +115,6 @@ static bool parse_line(const char *line, struct blk_figures *f)
     return f->ok;
 }
 
-static int read_all(const char *path, void **out, size_t *size)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    uint8_t *buf;
-    size_t got = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fstat(fd, &st) < 0 || st.st_size <= 0 ||
-        (uint64_t)st.st_size > FILE_MAX) {
-        close(fd);
-        return -EINVAL;
-    }
-    buf = malloc((size_t)st.st_size);
-    while (buf && got < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-        if (n <= 0) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    if (!buf) {
-        return -EIO;
-    }
-    *out = buf;
-    *size = got;
-    return 0;
-}
-
 /* machine_config.on_line: keep the BLKBENCH line, end the VM there. */
 static bool on_line(void *opaque, const char *line, size_t len)
 {
@@ -178,16 +144,13 @@ static int run_vmm(const struct bench_vblk_opts *o, const char *img, int fd,
     char why[256];
     int ret;
 
-    ret = read_all(o->kernel, &kernel, &ksize);
-    if (ret < 0) {
-        fprintf(stderr, "vmm bench virtio-blk: --kernel %s: %s\n", o->kernel,
-                strerror(-ret));
-        return ret;
+    ret = file_read_all(o->kernel, FILE_MAX, &kernel, &ksize, why, sizeof(why));
+    if (ret == 0) {
+        ret = file_read_all(o->initrd, FILE_MAX, &initrd, &isize, why,
+                            sizeof(why));
     }
-    ret = read_all(o->initrd, &initrd, &isize);
     if (ret < 0) {
-        fprintf(stderr, "vmm bench virtio-blk: --initrd %s: %s\n", o->initrd,
-                strerror(-ret));
+        fprintf(stderr, "vmm bench virtio-blk: %s\n", why);
         free(kernel);
         return ret;
     }

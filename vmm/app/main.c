@@ -30,6 +30,7 @@
 #include "machine.h"
 #include "sandbox.h"
 #include "util/clock.h"
+#include "util/file.h"
 #include "util/json.h"
 #include "util/junit.h"
 #include "util/ktap.h"
@@ -97,61 +98,6 @@ static void fail_line(char *why)
     fprintf(stderr, "vmm: %s\n", why);
 }
 
-/* Read all of (path) into a new buffer. On failure (why) says why. */
-static int read_file(const char *path, void **out, size_t *size, char *why,
-                     size_t whylen)
-{
-    struct stat st;
-    uint8_t *buf;
-    size_t done = 0;
-    int fd, ret;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        ret = -errno;
-        snprintf(why, whylen, "%s: %s", path, strerror(-ret));
-        return ret;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        snprintf(why, whylen, "%s: not a regular file", path);
-        close(fd);
-        return -EINVAL;
-    }
-    if (st.st_size == 0) {
-        snprintf(why, whylen, "%s: empty file", path);
-        close(fd);
-        return -ENOEXEC;
-    }
-    if ((uint64_t)st.st_size > MAX_IMAGE_SIZE) {
-        snprintf(why, whylen, "%s: %lld bytes, larger than the 1 GiB limit",
-                 path, (long long)st.st_size);
-        close(fd);
-        return -EFBIG;
-    }
-    buf = malloc((size_t)st.st_size);
-    if (!buf) {
-        snprintf(why, whylen, "%s: out of memory", path);
-        close(fd);
-        return -ENOMEM;
-    }
-    while (done < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-        if (n <= 0) {
-            ret = n < 0 ? -errno : -EIO;
-            snprintf(why, whylen, "%s: read failed: %s", path, strerror(-ret));
-            free(buf);
-            close(fd);
-            return ret;
-        }
-        done += (size_t)n;
-    }
-    close(fd);
-    *out = buf;
-    *size = done;
-    return 0;
-}
-
 /* The --initrd files, read. */
 struct modules {
     struct loader_multiboot_module_spec *spec;
@@ -196,7 +142,8 @@ static int modules_read(const char *spec, struct modules *mo, char *why,
         void *data;
         size_t size;
 
-        ret = read_file(mo->spec[i].path, &data, &size, why, whylen);
+        ret = file_read_all(mo->spec[i].path, MAX_IMAGE_SIZE, &data, &size, why,
+                            whylen);
         if (ret < 0) {
             modules_free(mo);
             return ret;
@@ -415,7 +362,8 @@ static int run_read_inputs(struct run *r, char *why, size_t whylen)
     int ret;
 
     if (o->kernel) {
-        ret = read_file(o->kernel, &r->image, &o->mc.image_size, why, whylen);
+        ret = file_read_all(o->kernel, MAX_IMAGE_SIZE, &r->image,
+                            &o->mc.image_size, why, whylen);
         if (ret < 0) {
             return ret;
         }
