@@ -400,7 +400,7 @@ static void blk_notify(void *opaque, unsigned qi)
         if (written < 0) {
             q->broken = true;
         } else {
-            (void)vq_push(q, b->chain.head, (uint32_t)written);
+            (void)vq_push(q, &b->chain, (uint32_t)written);
         }
         virtio_mmio_used_locked(t, qi);
         if (q->broken) {

@@ -39,7 +39,7 @@ static void deliver_locked(struct virtio_console *c)
         memmove(c->pending, c->pending + done, c->pending_len - done);
         c->pending_len -= done;
         c->bytes_in += done;
-        if (vq_push(q, c->chain.head, done) < 0) {
+        if (vq_push(q, &c->chain, done) < 0) {
             break;
         }
         pushed = true;
@@ -78,7 +78,7 @@ static void transmit_locked(struct virtio_console *c)
             c->bytes_out += n;
             left -= n;
         }
-        if (vq_push(q, c->chain.head, 0) < 0) {
+        if (vq_push(q, &c->chain, 0) < 0) {
             break;
         }
         virtio_mmio_used_locked(&c->transport, TXQ);

@@ -65,7 +65,7 @@ static void rng_notify(void *opaque, unsigned qi)
         n = fill_chain(q, &c);
         r->bytes += n;
         r->chains++;
-        if (vq_push(q, c.head, n) < 0) {
+        if (vq_push(q, &c, n) < 0) {
             break;
         }
     }

@@ -41,6 +41,14 @@ static void *map(const struct virtqueue *q, uint64_t gpa, uint64_t len)
     return q->mem->map(q->mem_opaque, gpa, len);
 }
 
+/* The device wrote [gpa, gpa + len), a range map() accepted. */
+static void wrote(const struct virtqueue *q, uint64_t gpa, uint64_t len)
+{
+    if (q->mem->written && len) {
+        q->mem->written(q->mem_opaque, gpa, len);
+    }
+}
+
 static int broken(struct virtqueue *q)
 {
     q->broken = true;
@@ -219,26 +227,33 @@ int vq_pop(struct virtqueue *q, struct vq_chain *c)
     return 1;
 }
 
-int vq_push(struct virtqueue *q, uint16_t head, uint32_t written)
+int vq_push(struct virtqueue *q, const struct vq_chain *c, uint32_t written)
 {
     uint8_t *used;
-    uint8_t *e;
-    uint32_t id = head;
+    uint64_t slot;
+    uint32_t id = c->head;
 
     if (q->broken || !q->ready) {
         return -EIO;
     }
     used = map(q, q->used_gpa, used_bytes(q));
-    if (!used || head >= q->size) {
+    if (!used || c->head >= q->size) {
         return broken(q);
     }
-    e = used + 4 + 8 * (uint64_t)(q->used_idx % q->size);
-    memcpy(e, &id, 4);
-    memcpy(e + 4, &written, 4);
+    for (unsigned i = 0; i < c->nr; i++) {
+        if (c->seg[i].write) {
+            wrote(q, c->seg[i].gpa, c->seg[i].len);
+        }
+    }
+    slot = 4 + 8 * (uint64_t)(q->used_idx % q->size);
+    memcpy(used + slot, &id, 4);
+    memcpy(used + slot + 4, &written, 4);
     q->used_idx++;
     /* The element is visible before the index that publishes it. */
     __atomic_store_n((uint16_t *)(void *)(used + 2), q->used_idx,
                      __ATOMIC_RELEASE);
+    wrote(q, q->used_gpa + slot, 8);
+    wrote(q, q->used_gpa + 2, 2);
     return 0;
 }
 
@@ -275,6 +290,7 @@ void vq_set_avail_event(struct virtqueue *q)
     }
     __atomic_store_n((uint16_t *)(void *)(used + 4 + 8 * (uint64_t)q->size),
                      q->last_avail, __ATOMIC_RELEASE);
+    wrote(q, q->used_gpa + 4 + 8 * (uint64_t)q->size, 2);
     /* Stored before the driver's next index is read. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

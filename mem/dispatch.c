@@ -299,6 +299,35 @@ static int as_rw(struct address_space *as, gpa_t addr, uint8_t *buf, size_t len,
     return err;
 }
 
+void as_mark_written(struct address_space *as, gpa_t addr, uint64_t len)
+{
+    const struct flatview *fv;
+    gpa_t last;
+
+    if (len == 0) {
+        return;
+    }
+    last = addr + len - 1 < addr ? UINT64_MAX : addr + len - 1;
+    rcu_read_lock();
+    fv = rcu_dereference(as->current);
+    for (size_t i = flatview_seek(fv, addr);
+         i < fv->nr && fv->ranges[i].first <= last; i++) {
+        const struct flat_range *fr = &fv->ranges[i];
+        gpa_t lo = fr->first > addr ? fr->first : addr;
+        gpa_t hi = fr->last < last ? fr->last : last;
+        int ret;
+
+        if (fr->kind != MR_RAM || !fr->log_dirty) {
+            continue;
+        }
+        /* (lo, hi) lie in the range, so in its block: cannot fail. */
+        ret = ram_block_mark_dirty(fr->mr->block, fr->offset + (lo - fr->first),
+                                   hi - lo + 1);
+        (void)ret;
+    }
+    rcu_read_unlock();
+}
+
 int as_read(struct address_space *as, gpa_t addr, void *buf, size_t len)
 {
     return as_rw(as, addr, buf, len, false, false);

@@ -39,7 +39,7 @@ static void fz_notify(void *dev, unsigned qi)
     q = virtio_mmio_queue(&t, qi);
     FUZZ_CHECK(!q || q->ready);
     for (int n = 0; q && n < 64 && vq_pop(q, &c) == 1; n++) {
-        FUZZ_CHECK(vq_push(q, c.head, (uint32_t)(c.in_bytes & 0xff)) == 0);
+        FUZZ_CHECK(vq_push(q, &c, (uint32_t)(c.in_bytes & 0xff)) == 0);
     }
     virtio_mmio_used_locked(&t, qi);
     virtio_mmio_unlock(&t);

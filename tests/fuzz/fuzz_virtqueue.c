@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             *(s->write ? &inb : &out) += s->len;
         }
         FUZZ_CHECK(out == c.out_bytes && inb == c.in_bytes);
-        FUZZ_CHECK(vq_push(&q, c.head, (uint32_t)c.in_bytes) == 0);
+        FUZZ_CHECK(vq_push(&q, &c, (uint32_t)c.in_bytes) == 0);
         (void)vq_should_notify(&q);
         vq_set_avail_event(&q);
     }

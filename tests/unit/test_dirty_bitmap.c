@@ -535,6 +535,28 @@ static void test_as_write_marks(void)
     CHECK(as_write(as, 0x200000 + 2 * 4096, buf, 8) == 0, "alias write");
     CHECK(dirty_bitmap_count(bm, 0, 32) == 1 && dirty_bitmap_test(bm, 18),
           "only page 18 dirty");
+    CHECK(dirty_bitmap_test_and_clear(bm, 0, 32, NULL, NULL) == 0, "clear");
+
+    /* A device's writes through a host pointer (as_mark_written) mark what
+     * as_write() would have: here only through the alias. */
+    as_mark_written(as, 0x100000, 8);
+    as_mark_written(as, 0x200000 + 3 * 4096 + 4000, 200);
+    CHECK(dirty_bitmap_count(bm, 0, 32) == 2 && dirty_bitmap_test(bm, 19) &&
+              dirty_bitmap_test(bm, 20),
+          "device writes: pages 19 and 20, count %llu",
+          (unsigned long long)dirty_bitmap_count(bm, 0, 32));
+    CHECK(dirty_bitmap_test_and_clear(bm, 0, 32, NULL, NULL) == 0, "clear");
+    CHECK(mr_set_log(&ram, true) == 0, "log on again");
+    /* Across the end of RAM, over a hole, and up to 2^64: what is RAM. */
+    as_mark_written(as, 0x100000 + 31 * 4096, 0x10000);
+    as_mark_written(as, UINT64_MAX - 4095, 8192);
+    as_mark_written(as, 0x100000 + 5 * 4096, 0);
+    CHECK(dirty_bitmap_count(bm, 0, 32) == 1 && dirty_bitmap_test(bm, 31),
+          "device writes past RAM: count %llu, want page 31",
+          (unsigned long long)dirty_bitmap_count(bm, 0, 32));
+    as_mark_written(as, 0x0, UINT64_MAX);
+    CHECK(dirty_bitmap_count(bm, 0, 32) == 32, "a write over everything");
+    CHECK(mr_set_log(&ram, false) == 0, "log off again");
 
     CHECK(mr_set_log(&alias, false) == 0, "log alias off");
     CHECK(mr_del_subregion(&root, &alias) == 0, "del alias");

@@ -66,7 +66,7 @@ static void echo_notify(void *opaque, unsigned qi)
                 w += k;
             }
         }
-        (void)vq_push(q, c.head, (uint32_t)w);
+        (void)vq_push(q, &c, (uint32_t)w);
     }
     virtio_mmio_used_locked(e->t, qi);
     virtio_mmio_unlock(e->t);

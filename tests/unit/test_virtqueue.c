@@ -10,6 +10,7 @@
  * non-power-of-two queue. A broken queue stays broken until reset.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,7 +67,7 @@ static void test_chains(void)
           "direct chain: %u segs, out %llu in %llu", c.nr,
           (unsigned long long)c.out_bytes, (unsigned long long)c.in_bytes);
     CHECK(vq_pop(&q, &c) == 0, "one chain was taken twice");
-    CHECK(vq_push(&q, 0, 1) == 0, "push");
+    CHECK(vq_push(&q, &c, 1) == 0, "push");
     memcpy(&id, ram + USED_GPA + 4, 4);
     memcpy(&len, ram + USED_GPA + 8, 4);
     CHECK(get16(USED_GPA + 2) == 1 && id == 0 && len == 1,
@@ -107,11 +108,11 @@ static void test_event_idx(void)
     }
     /* used_event = 1: notify once the used index passes 1 -> 2. */
     set16(AVAIL_GPA + 4 + 2 * QSIZE, 1);
-    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, 0, 0) == 0, "first");
+    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, &c, 0) == 0, "first");
     CHECK(vq_should_notify(&q), "the first interrupt is always sent");
-    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, 0, 0) == 0, "second");
+    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, &c, 0) == 0, "second");
     CHECK(vq_should_notify(&q), "used 1 -> 2 crosses used_event 1");
-    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, 0, 0) == 0, "third");
+    CHECK(vq_pop(&q, &c) == 1 && vq_push(&q, &c, 0) == 0, "third");
     CHECK(!vq_should_notify(&q), "used 2 -> 3 does not cross used_event 1");
     vq_set_avail_event(&q);
     CHECK(get16(USED_GPA + 4 + 8 * QSIZE) == 3, "avail_event %u, want 3",
@@ -129,6 +130,60 @@ static void test_event_idx(void)
     CHECK(get16(USED_GPA + 4 + 8 * QSIZE) == 0, "armed with a chain there");
 }
 
+/* Bytes the queue reported written (mem.written), one flag per byte. */
+static uint8_t marked[RAM_SIZE];
+
+static void mark(void *opaque, uint64_t gpa, uint64_t len)
+{
+    (void)opaque;
+    CHECK(gpa <= RAM_SIZE && len <= RAM_SIZE - gpa, "written past RAM");
+    memset(marked + gpa, 1, len);
+}
+
+static bool all_marked(uint64_t gpa, uint64_t len, uint8_t want)
+{
+    for (uint64_t i = 0; i < len; i++) {
+        if (marked[gpa + i] != want) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* What the device writes reaches the dirty log: every writable buffer of
+ * a pushed chain (even past what the device counted), the used element
+ * and index, the avail_event field; nothing readable. */
+static void test_written(void)
+{
+    static const struct vq_mem_ops logged = {.map = fake_map, .written = mark};
+    struct virtqueue q;
+    static struct vq_chain c;
+
+    setup(&q, true);
+    q.mem = &logged;
+    memset(marked, 0, sizeof(marked));
+    put_desc(DESC_GPA, 0, BUF_GPA, 16, VQ_DESC_F_NEXT, 1);
+    put_desc(DESC_GPA, 1, BUF_GPA + 0x3000, 0x2000,
+             VQ_DESC_F_WRITE | VQ_DESC_F_NEXT, 2);
+    put_desc(DESC_GPA, 2, BUF_GPA + 0x8000, 1, VQ_DESC_F_WRITE, 0);
+    offer(0);
+    CHECK(vq_pop(&q, &c) == 1, "pop");
+    CHECK(all_marked(0, RAM_SIZE, 0), "marked before the push");
+    CHECK(vq_push(&q, &c, 1) == 0, "push");
+    CHECK(all_marked(BUF_GPA + 0x3000, 0x2000, 1) &&
+              all_marked(BUF_GPA + 0x8000, 1, 1),
+          "a writable buffer was not reported");
+    CHECK(all_marked(USED_GPA + 2, 2, 1) && all_marked(USED_GPA + 4, 8, 1),
+          "the used index or element was not reported");
+    CHECK(all_marked(BUF_GPA, 16, 0) && all_marked(DESC_GPA, 0x1000, 0) &&
+              all_marked(AVAIL_GPA, 0x1000, 0) &&
+              all_marked(USED_GPA + 12, 8 * QSIZE - 8 + 2, 0),
+          "bytes the device did not write were reported");
+    vq_set_avail_event(&q);
+    CHECK(all_marked(USED_GPA + 4 + 8 * QSIZE, 2, 1),
+          "avail_event was not reported");
+}
+
 /* One hostile setup each: the queue must break, and stay broken. */
 static void expect_broken(const char *what, void (*make)(void))
 {
@@ -140,7 +195,7 @@ static void expect_broken(const char *what, void (*make)(void))
     make();
     r = vq_pop(&q, &c);
     CHECK(r == -EIO && q.broken, "%s: vq_pop %d, broken %d", what, r, q.broken);
-    CHECK(vq_pop(&q, &c) == -EIO && vq_push(&q, 0, 0) == -EIO,
+    CHECK(vq_pop(&q, &c) == -EIO && vq_push(&q, &c, 0) == -EIO,
           "%s: the queue did not stay broken", what);
     vq_reset(&q);
     CHECK(!q.broken && !q.ready && q.mem == &mem, "%s: reset did not clear it",
@@ -288,6 +343,7 @@ int main(void)
 {
     test_chains();
     test_event_idx();
+    test_written();
     test_hostile();
     test_enable();
     printf("test_virtqueue: %u failures\n", unit_failures);

@@ -73,7 +73,17 @@ static void *ram_map(void *opaque, uint64_t gpa, uint64_t len)
     return NULL;
 }
 
-static const struct vq_mem_ops pc_ram_ops = {.map = ram_map};
+/* A device wrote guest RAM: the dirty log must see it as a guest write
+ * (KVM logs only the vCPUs'). */
+static void ram_written(void *opaque, uint64_t gpa, uint64_t len)
+{
+    struct machine *m = opaque;
+
+    as_mark_written(m->as_mem, gpa, len);
+}
+
+static const struct vq_mem_ops pc_ram_ops = {.map = ram_map,
+                                             .written = ram_written};
 
 static void vdev_irq(void *opaque, bool level)
 {

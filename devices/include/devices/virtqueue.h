@@ -42,6 +42,14 @@ struct vq_mem_ops {
      * end is fine).
      */
     void *(*map)(void *opaque, uint64_t gpa, uint64_t len);
+    /*
+     * Optional (NULL: nobody logs). The device has just written guest RAM
+     * [gpa, gpa + len) through map()'s pointer, a range map() accepted:
+     * what a vCPU's write would have left in the dirty log, which KVM
+     * never sees for the VMM's own writes. Called after the bytes are in
+     * place, so a harvest that finds the pages dirty copies them whole.
+     */
+    void (*written)(void *opaque, uint64_t gpa, uint64_t len);
 };
 
 /* One buffer of a chain. */
@@ -105,10 +113,13 @@ int vq_pop(struct virtqueue *q, struct vq_chain *c);
 int vq_pop_or_arm(struct virtqueue *q, struct vq_chain *c);
 
 /*
- * Give chain (head) back as used, (written) bytes written into its
- * writable buffers. Returns 0, or -EIO when the queue is broken.
+ * Give chain (c) back as used, (written) bytes written into its writable
+ * buffers. Every writable buffer of (c), whatever (written) says, and the
+ * used ring's bytes are reported to mem->written (a device may write a
+ * status byte at a chain's end and count only it). Returns 0, or -EIO when
+ * the queue is broken.
  */
-int vq_push(struct virtqueue *q, uint16_t head, uint32_t written);
+int vq_push(struct virtqueue *q, const struct vq_chain *c, uint32_t written);
 
 /*
  * After pushes: does the driver want an interrupt for what was pushed

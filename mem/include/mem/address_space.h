@@ -124,6 +124,15 @@ __attribute__((warn_unused_result)) int
 as_write(struct address_space *as, gpa_t addr, const void *buf, size_t len);
 
 /*
+ * The VMM wrote guest RAM [addr, addr + len) of (as) through a host
+ * pointer (mr_ram_ptr()), as a device's DMA does: mark what as_write()
+ * would have marked, the pages of RAM ranges where dirty logging is on.
+ * Bytes that are not RAM, or past 2^64, are ignored. Call it after the
+ * bytes are in place. Never fails.
+ */
+void as_mark_written(struct address_space *as, gpa_t addr, uint64_t len);
+
+/*
  * One guest access of (len) bytes (1, 2, 4 or 8, as a vCPU exit reports)
  * at (addr): for an I/O region the whole access is checked against the
  * ops' valid sizes and alignment and then adapted to its impl sizes, rather
