@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/blk_uring.h"
 #include "devices/virtio_blk.h"
 
 #define HDR_SIZE 16u
@@ -28,6 +29,21 @@ struct blk_req {
      * before the status byte. */
     uint64_t len;
     uint64_t status_gpa;
+};
+
+/* One request taken off the queue: its chain, its data's host pieces,
+ * and its answer. */
+struct blk_slot {
+    struct vq_chain chain;
+    struct iovec iov[VQ_MAX_SEGS];
+    int nr_iov;
+    struct blk_req r;
+    /* Read or write at queued in the ring, waiting for blk_uring_run(). */
+    bool queued;
+    uint8_t status;
+    /* Bytes written into the chain (status byte included), or -EIO for
+     * a chain that is no request. */
+    int64_t written;
 };
 
 /* Copy (len) bytes at byte (off) of the chain's readable part. */
@@ -63,13 +79,13 @@ static int chain_read(struct virtqueue *q, const struct vq_chain *c,
 
 /*
  * The host pieces of the chain's bytes [off, off + len) on the readable
- * (write false) or writable side into b->iov; returns how many, or
+ * (write false) or writable side into sl->iov; returns how many, or
  * -EFAULT.
  */
-static int chain_iov(struct virtio_blk *b, struct virtqueue *q, bool write,
+static int chain_iov(struct blk_slot *sl, struct virtqueue *q, bool write,
                      uint64_t off, uint64_t len)
 {
-    const struct vq_chain *c = &b->chain;
+    const struct vq_chain *c = &sl->chain;
     int n = 0;
 
     for (unsigned i = 0; i < c->nr && len; i++) {
@@ -89,8 +105,8 @@ static int chain_iov(struct virtio_blk *b, struct virtqueue *q, bool write,
         if (!p) {
             return -EFAULT;
         }
-        b->iov[n].iov_base = p;
-        b->iov[n].iov_len = take;
+        sl->iov[n].iov_base = p;
+        sl->iov[n].iov_len = take;
         n++;
         len -= take;
         off = 0;
@@ -114,6 +130,20 @@ static bool iov_aligned(const struct iovec *iov, int n)
     return true;
 }
 
+/* Drop the first (r) bytes of (*iov)[0..*n). */
+static void iov_advance(struct iovec **iov, int *n, size_t r)
+{
+    while (*n && r >= (*iov)->iov_len) {
+        r -= (*iov)->iov_len;
+        (*iov)++;
+        (*n)--;
+    }
+    if (*n) {
+        (*iov)->iov_base = (uint8_t *)(*iov)->iov_base + r;
+        (*iov)->iov_len -= r;
+    }
+}
+
 /* preadv/pwritev until all of (len) moved; 0 or -errno. */
 static int rw_full(int fd, bool write, struct iovec *iov, int n, off_t pos,
                    uint64_t len)
@@ -129,16 +159,7 @@ static int rw_full(int fd, bool write, struct iovec *iov, int n, off_t pos,
         }
         len -= (uint64_t)r;
         pos += r;
-        /* Skip what moved. */
-        while (n && (size_t)r >= iov->iov_len) {
-            r -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n) {
-            iov->iov_base = (uint8_t *)iov->iov_base + r;
-            iov->iov_len -= (size_t)r;
-        }
+        iov_advance(&iov, &n, (size_t)r);
     }
     return 0;
 }
@@ -195,9 +216,14 @@ static int rw_bounce(struct virtio_blk *b, bool write, const struct iovec *iov,
     return 0;
 }
 
+/* do_rw()'s answer for a request queued in the ring. */
+#define QUEUED 0xffu
+
 static uint8_t do_rw(struct virtio_blk *b, struct virtqueue *q,
-                     const struct blk_req *r, bool write)
+                     struct blk_slot *sl, unsigned idx, bool write)
 {
+    const struct blk_req *r = &sl->r;
+    off_t pos = (off_t)(r->sector * VIRTIO_BLK_SECTOR);
     int n;
 
     if (write && b->readonly) {
@@ -210,38 +236,64 @@ static uint8_t do_rw(struct virtio_blk *b, struct virtqueue *q,
     if (r->len == 0) {
         return VIRTIO_BLK_S_OK;
     }
-    n = chain_iov(b, q, !write, write ? HDR_SIZE : 0, r->len);
+    n = chain_iov(sl, q, !write, write ? HDR_SIZE : 0, r->len);
     if (n < 0) {
         return VIRTIO_BLK_S_IOERR;
     }
-    if (b->direct && !iov_aligned(b->iov, n)) {
-        return rw_bounce(b, write, b->iov, n,
-                         (off_t)(r->sector * VIRTIO_BLK_SECTOR), r->len) < 0
+    sl->nr_iov = n;
+    if (b->direct && !iov_aligned(sl->iov, n)) {
+        return rw_bounce(b, write, sl->iov, n, pos, r->len) < 0
                    ? VIRTIO_BLK_S_IOERR
                    : VIRTIO_BLK_S_OK;
     }
-    return rw_full(b->fd, write, b->iov, n,
-                   (off_t)(r->sector * VIRTIO_BLK_SECTOR), r->len) < 0
+    if (b->uring && blk_uring_add(b->uring, write, sl->iov, n, pos, idx) == 0) {
+        sl->queued = true;
+        return QUEUED;
+    }
+    return rw_full(b->fd, write, sl->iov, n, pos, r->len) < 0
                ? VIRTIO_BLK_S_IOERR
                : VIRTIO_BLK_S_OK;
 }
 
+/* The ring's answer for slot (tag): a short transfer is finished here. */
+static void ring_done(void *arg, uint64_t tag, int64_t res)
+{
+    struct virtio_blk *b = arg;
+    struct blk_slot *sl = &b->slots[tag];
+    bool write = sl->r.type == VIRTIO_BLK_T_OUT;
+    struct iovec *iov = sl->iov;
+    int n = sl->nr_iov;
+
+    sl->queued = false;
+    if (res < 0 || (uint64_t)res > sl->r.len) {
+        sl->status = VIRTIO_BLK_S_IOERR;
+        return;
+    }
+    iov_advance(&iov, &n, (size_t)res);
+    sl->status = rw_full(b->fd, write, iov, n,
+                         (off_t)(sl->r.sector * VIRTIO_BLK_SECTOR + res),
+                         sl->r.len - (uint64_t)res) < 0
+                     ? VIRTIO_BLK_S_IOERR
+                     : VIRTIO_BLK_S_OK;
+}
+
 static uint8_t do_get_id(struct virtio_blk *b, struct virtqueue *q,
-                         const struct blk_req *r, uint32_t *written)
+                         struct blk_slot *sl, int64_t *written)
 {
     uint64_t len =
-        r->len < VIRTIO_BLK_SERIAL_LEN ? r->len : VIRTIO_BLK_SERIAL_LEN;
+        sl->r.len < VIRTIO_BLK_SERIAL_LEN ? sl->r.len : VIRTIO_BLK_SERIAL_LEN;
     uint64_t left = len;
-    int n = chain_iov(b, q, true, 0, len);
+    int n = chain_iov(sl, q, true, 0, len);
 
     if (n < 0) {
         return VIRTIO_BLK_S_IOERR;
     }
     for (int i = 0; i < n; i++) {
-        memcpy(b->iov[i].iov_base, b->serial + (len - left), b->iov[i].iov_len);
-        left -= b->iov[i].iov_len;
+        memcpy(sl->iov[i].iov_base, b->serial + (len - left),
+               sl->iov[i].iov_len);
+        left -= sl->iov[i].iov_len;
     }
-    *written = (uint32_t)len;
+    *written = (int64_t)len;
     return VIRTIO_BLK_S_OK;
 }
 
@@ -264,8 +316,9 @@ static int write_zeroes_slow(struct virtio_blk *b, off_t pos, uint64_t len)
 }
 
 static uint8_t do_ranges(struct virtio_blk *b, struct virtqueue *q,
-                         const struct blk_req *r)
+                         const struct blk_slot *sl)
 {
+    const struct blk_req *r = &sl->r;
     bool zeroes = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 
     if (b->readonly) {
@@ -281,7 +334,7 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtqueue *q,
         uint64_t len;
         int ret;
 
-        if (chain_read(q, &b->chain, HDR_SIZE + off, &d, sizeof(d)) < 0) {
+        if (chain_read(q, &sl->chain, HDR_SIZE + off, &d, sizeof(d)) < 0) {
             return VIRTIO_BLK_S_IOERR;
         }
         if (d.num_sectors > VIRTIO_BLK_MAX_RANGE_SECTORS ||
@@ -314,70 +367,85 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtqueue *q,
 }
 
 /*
- * Serve b->chain. Returns the bytes written into its writable buffers
- * (the status byte included), or -EIO for a chain that is no request.
+ * Serve slot (idx)'s chain, or queue it in the ring (sl->queued); a chain
+ * that is no request gets sl->written = -EIO.
  */
-static int64_t serve(struct virtio_blk *b, struct virtqueue *q)
+static void start(struct virtio_blk *b, struct virtqueue *q, unsigned idx)
 {
-    const struct vq_chain *c = &b->chain;
+    struct blk_slot *sl = &b->slots[idx];
+    const struct vq_chain *c = &sl->chain;
     const struct vq_seg *last = &c->seg[c->nr ? c->nr - 1 : 0];
     struct virtio_blk_outhdr h;
-    struct blk_req r;
-    uint32_t written = 0;
-    uint8_t status, *sp;
+    struct blk_req *r = &sl->r;
 
-    if (c->out_bytes < HDR_SIZE || c->in_bytes < 1 || !last->write) {
-        return -EIO;
+    sl->queued = false;
+    sl->written = 0;
+    if (c->out_bytes < HDR_SIZE || c->in_bytes < 1 || !last->write ||
+        chain_read(q, c, 0, &h, sizeof(h)) < 0) {
+        sl->written = -EIO;
+        return;
     }
-    if (chain_read(q, c, 0, &h, sizeof(h)) < 0) {
-        return -EIO;
-    }
-    r.type = h.type;
-    r.sector = h.sector;
-    r.status_gpa = last->gpa + last->len - 1;
-    switch (r.type) {
+    r->type = h.type;
+    r->sector = h.sector;
+    r->status_gpa = last->gpa + last->len - 1;
+    r->len = r->type == VIRTIO_BLK_T_IN || r->type == VIRTIO_BLK_T_GET_ID
+                 ? c->in_bytes - 1
+                 : c->out_bytes - HDR_SIZE;
+    switch (r->type) {
     case VIRTIO_BLK_T_IN:
-    case VIRTIO_BLK_T_GET_ID:
-        r.len = c->in_bytes - 1;
-        break;
-    default:
-        r.len = c->out_bytes - HDR_SIZE;
-        break;
-    }
-    switch (r.type) {
-    case VIRTIO_BLK_T_IN:
-        status = do_rw(b, q, &r, false);
-        written = status == VIRTIO_BLK_S_OK ? (uint32_t)r.len : 0;
-        break;
     case VIRTIO_BLK_T_OUT:
-        status = do_rw(b, q, &r, true);
+        sl->status = do_rw(b, q, sl, idx, r->type == VIRTIO_BLK_T_OUT);
         break;
     case VIRTIO_BLK_T_FLUSH:
-        status = fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+        /* The writes it covers are those the driver saw complete: none
+         * of them is still in the ring. */
+        sl->status =
+            fdatasync(b->fd) < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
         break;
     case VIRTIO_BLK_T_GET_ID:
-        status = do_get_id(b, q, &r, &written);
+        sl->status = do_get_id(b, q, sl, &sl->written);
         break;
     case VIRTIO_BLK_T_DISCARD:
     case VIRTIO_BLK_T_WRITE_ZEROES:
-        status = do_ranges(b, q, &r);
+        sl->status = do_ranges(b, q, sl);
         break;
     default:
-        status = VIRTIO_BLK_S_UNSUPP;
+        sl->status = VIRTIO_BLK_S_UNSUPP;
         break;
     }
-    sp = q->mem->map(q->mem_opaque, r.status_gpa, 1);
-    if (!sp) {
-        return -EIO;
-    }
-    *sp = status;
-    __atomic_add_fetch(status == VIRTIO_BLK_S_OK      ? &b->nr_ok
-                       : status == VIRTIO_BLK_S_IOERR ? &b->nr_ioerr
-                                                      : &b->nr_unsupp,
-                       1, __ATOMIC_RELAXED);
-    return (int64_t)written + 1;
 }
 
+/* Write slot (sl)'s status byte and count it; sl->written becomes what
+ * the used element says (the status byte included). */
+static void finish(struct virtio_blk *b, struct virtqueue *q,
+                   struct blk_slot *sl)
+{
+    uint8_t *sp;
+
+    if (sl->written < 0) {
+        return;
+    }
+    if (sl->r.type == VIRTIO_BLK_T_IN && sl->status == VIRTIO_BLK_S_OK) {
+        sl->written = (int64_t)sl->r.len;
+    }
+    sp = q->mem->map(q->mem_opaque, sl->r.status_gpa, 1);
+    if (!sp) {
+        sl->written = -EIO;
+        return;
+    }
+    *sp = sl->status;
+    sl->written++;
+    __atomic_add_fetch(sl->status == VIRTIO_BLK_S_OK      ? &b->nr_ok
+                       : sl->status == VIRTIO_BLK_S_IOERR ? &b->nr_ioerr
+                                                          : &b->nr_unsupp,
+                       1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Take up to nr_slots chains, serve them (the ring's reads and writes all
+ * in flight together), answer them. The transport's lock is dropped while
+ * they are served; a reset meanwhile (the epoch moved) drops the answers.
+ */
 static void blk_notify(void *opaque, unsigned qi)
 {
     struct virtio_blk *b = opaque;
@@ -385,22 +453,43 @@ static void blk_notify(void *opaque, unsigned qi)
     struct virtqueue *q;
 
     virtio_mmio_lock(t);
-    while ((q = virtio_mmio_queue(t, qi)) && vq_pop_or_arm(q, &b->chain) == 1) {
-        uint32_t epoch = virtio_mmio_epoch_locked(t);
-        int64_t written;
+    while ((q = virtio_mmio_queue(t, qi))) {
+        unsigned n = 0;
+        uint32_t epoch;
 
-        /* The chain is ours; the driver may touch the registers while
-         * the image is read or written. */
+        while (n < b->nr_slots && vq_pop_or_arm(q, &b->slots[n].chain) == 1) {
+            n++;
+        }
+        if (n == 0) {
+            break;
+        }
+        epoch = virtio_mmio_epoch_locked(t);
         virtio_mmio_unlock(t);
-        written = serve(b, q);
+        for (unsigned i = 0; i < n; i++) {
+            start(b, q, i);
+        }
+        if (b->uring) {
+            /* A failed ring answered its requests -EIO (IOERR) and is
+             * used no more: later requests take the system calls. */
+            if (blk_uring_run(b->uring, ring_done, b) < 0) {
+                blk_uring_free(b->uring);
+                b->uring = NULL;
+            }
+        }
+        for (unsigned i = 0; i < n; i++) {
+            finish(b, q, &b->slots[i]);
+        }
         virtio_mmio_lock(t);
         if (virtio_mmio_epoch_locked(t) != epoch) {
-            continue; /* reset meanwhile: the answer has no ring */
+            continue; /* reset meanwhile: the answers have no ring */
         }
-        if (written < 0) {
-            q->broken = true;
-        } else {
-            (void)vq_push(q, &b->chain, (uint32_t)written);
+        for (unsigned i = 0; i < n && !q->broken; i++) {
+            if (b->slots[i].written < 0) {
+                q->broken = true;
+            } else {
+                (void)vq_push(q, &b->slots[i].chain,
+                              (uint32_t)b->slots[i].written);
+            }
         }
         virtio_mmio_used_locked(t, qi);
         if (q->broken) {
@@ -489,17 +578,41 @@ int virtio_blk_init(struct virtio_blk *b, const struct virtio_blk_opts *o,
     b->nr_ok = b->nr_ioerr = b->nr_unsupp = 0;
     fill_config(b);
     b->bounce = NULL;
-    if (posix_memalign(&b->bounce, 4096, BOUNCE_SIZE) != 0) {
-        return -ENOMEM;
+    b->slots = NULL;
+    b->uring = NULL;
+    b->uring_err = 0;
+    if (o->aio != VIRTIO_BLK_AIO_THREADS) {
+        ret = blk_uring_new(o->fd, VIRTIO_BLK_BATCH, &b->uring);
+        if (ret < 0 && o->aio == VIRTIO_BLK_AIO_IO_URING) {
+            return ret;
+        }
+        b->uring_err = ret < 0 ? ret : 0;
+    }
+    b->nr_slots = b->uring ? VIRTIO_BLK_BATCH : 1;
+    b->slots = calloc(b->nr_slots, sizeof(*b->slots));
+    if (!b->slots || posix_memalign(&b->bounce, 4096, BOUNCE_SIZE) != 0) {
+        ret = -ENOMEM;
+        goto out_free;
     }
     ret = virtio_mmio_init(&b->transport, "virtio-blk",
                            o->readonly ? &blk_ro_ops : &blk_ops, b, mem,
                            mem_opaque, hooks, hook_opaque);
-    if (ret < 0) {
-        free(b->bounce);
-        b->bounce = NULL;
+    if (ret == 0) {
+        return 0;
     }
+out_free:
+    free(b->bounce);
+    free(b->slots);
+    blk_uring_free(b->uring);
+    b->bounce = NULL;
+    b->slots = NULL;
+    b->uring = NULL;
     return ret;
+}
+
+const char *virtio_blk_aio_name(const struct virtio_blk *b)
+{
+    return b->uring ? "io_uring" : "threads";
 }
 
 int virtio_blk_destroy(struct virtio_blk *b)
@@ -507,7 +620,11 @@ int virtio_blk_destroy(struct virtio_blk *b)
     int ret = virtio_mmio_destroy(&b->transport);
 
     if (ret == 0) {
+        blk_uring_free(b->uring);
+        free(b->slots);
         free(b->bounce);
+        b->uring = NULL;
+        b->slots = NULL;
         b->bounce = NULL;
     }
     return ret;

@@ -38,8 +38,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int fd = -1;
     struct fuzz_in in = {data, size};
-    bool ro = fuzz_take(&in, 1) & 1;
-    struct virtio_blk_opts o = {.size = IMG_SIZE, .readonly = ro};
+    uint64_t flags = fuzz_take(&in, 1);
+    bool ro = flags & 1;
+    /* Both engines: io_uring's batches (where this kernel has it) and
+     * one request at a time. */
+    struct virtio_blk_opts o = {.size = IMG_SIZE,
+                                .readonly = ro,
+                                .aio = flags & 2 ? VIRTIO_BLK_AIO_THREADS
+                                                 : VIRTIO_BLK_AIO_AUTO};
     static struct virtio_blk b;
     struct stat st;
 

@@ -108,7 +108,8 @@ static const struct opt run_opts_table[] = {
      GUEST_ANY},
     {"--sandbox", NULL, "seccomp allow-list once the guest runs", NULL,
      O_SANDBOX, GUEST_ANY},
-    {"--disk", "PATH[,readonly][,serial=S][,cache=none|writeback]",
+    {"--disk",
+     "PATH[,readonly][,serial=S][,cache=none|writeback][,aio=io_uring|threads]",
      "a raw image as a virtio-blk disk (/dev/vda, vdb, ... in order); "
      "repeatable",
      NULL, O_DISK, GUEST_KERNELS},
@@ -261,7 +262,8 @@ static int parse_device(const char *name, const char *v, char *why,
     return 0;
 }
 
-/* --disk PATH[,readonly][,serial=S][,cache=none|writeback] */
+/* --disk PATH[,readonly][,serial=S][,cache=none|writeback]
+ *        [,aio=io_uring|threads] */
 static int parse_disk(struct run_opts *o, const char *name, const char *v,
                       char *why, size_t whylen)
 {
@@ -296,10 +298,15 @@ static int parse_disk(struct run_opts *o, const char *name, const char *v,
             d->direct = true;
         } else if (strcmp(tok, "cache=writeback") == 0) {
             d->direct = false;
+        } else if (strcmp(tok, "aio=io_uring") == 0) {
+            d->aio = MACHINE_DISK_AIO_IO_URING;
+        } else if (strcmp(tok, "aio=threads") == 0) {
+            d->aio = MACHINE_DISK_AIO_THREADS;
         } else {
             snprintf(why, whylen,
                      "%s %s: unknown '%s' (readonly, serial=S of at most 20 "
-                     "characters, cache=none or cache=writeback)",
+                     "characters, cache=none or cache=writeback, aio=io_uring "
+                     "or aio=threads)",
                      name, v, tok);
             return -EINVAL;
         }

@@ -230,10 +230,14 @@ static int write_run_json(FILE *f, const char *path,
         fprintf(f,
                 "%s{\"device\":\"%s\",\"ioeventfd\":%s,\"irqfd\":%s,"
                 "\"kicks_by_exit\":%" PRIu64 ",\"queue_runs\":%" PRIu64
-                ",\"requests\":%" PRIu64 ",\"errors\":%" PRIu64 "}",
+                ",\"requests\":%" PRIu64 ",\"errors\":%" PRIu64,
                 i ? "," : "", v->device, v->ioeventfd ? "true" : "false",
                 v->irqfd ? "true" : "false", v->kicks_by_exit, v->queue_runs,
                 v->requests, v->errors);
+        if (v->aio) {
+            fprintf(f, ",\"aio\":\"%s\"", v->aio);
+        }
+        fputc('}', f);
     }
     fputs("]}\n", f);
     if (fclose(f) != 0) {

@@ -32,6 +32,13 @@ struct machine_disk {
     bool direct;
     /* GET_ID's answer; NULL: none. */
     const char *serial;
+    /* How I/O reaches the image (devices/virtio_blk.h): AUTO takes
+     * io_uring where the kernel allows it. */
+    enum machine_disk_aio {
+        MACHINE_DISK_AIO_AUTO,
+        MACHINE_DISK_AIO_IO_URING,
+        MACHINE_DISK_AIO_THREADS,
+    } aio;
 };
 
 struct machine_config {
@@ -140,6 +147,8 @@ struct machine_virtio_stats {
      * out and in); those answered with an error (virtio-blk: IOERR or
      * UNSUPP; virtio-console: typed bytes dropped). */
     uint64_t requests, errors;
+    /* virtio-blk: "io_uring" or "threads"; NULL for the others. */
+    const char *aio;
 };
 
 struct machine_result {

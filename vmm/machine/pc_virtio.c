@@ -178,6 +178,9 @@ static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
             .readonly = k->readonly,
             .direct = k->direct,
             .serial = k->serial,
+            .aio = k->aio == MACHINE_DISK_AIO_IO_URING ? VIRTIO_BLK_AIO_IO_URING
+                   : k->aio == MACHINE_DISK_AIO_THREADS ? VIRTIO_BLK_AIO_THREADS
+                                                        : VIRTIO_BLK_AIO_AUTO,
         };
 
         d->kind = VDEV_BLK;
@@ -347,6 +350,16 @@ int pc_virtio_init(struct machine *m, char *why, size_t whylen)
         if (pc->virtio[i]) {
             pc->nr_virtio = i + 1;
         }
+        if (ret < 0 && i < m->cfg->nr_disks) {
+            const struct machine_disk *k = &m->cfg->disks[i];
+
+            snprintf(why, whylen, "--disk %s: %s%s", k->path,
+                     k->aio == MACHINE_DISK_AIO_IO_URING
+                         ? "aio=io_uring: io_uring not available: "
+                         : "",
+                     strerror(-ret));
+            return ret;
+        }
         if (ret < 0) {
             snprintf(why, whylen, "virtio device %u: %s", i, strerror(-ret));
             return ret;
@@ -393,6 +406,7 @@ void pc_virtio_stats(struct machine *m, struct machine_result *res)
         struct machine_virtio_stats *s = &res->virtio[res->nr_virtio++];
         bool ioeventfd = d->nr_queues > 0;
 
+        memset(s, 0, sizeof(*s));
         for (unsigned q = 0; q < d->nr_queues; q++) {
             ioeventfd = ioeventfd && d->ioeventfd[q];
         }
@@ -406,6 +420,7 @@ void pc_virtio_stats(struct machine *m, struct machine_result *res)
                            __atomic_load_n(&b->nr_unsupp, __ATOMIC_RELAXED);
 
             s->device = "blk";
+            s->aio = virtio_blk_aio_name(b);
             s->requests = __atomic_load_n(&b->nr_ok, __ATOMIC_RELAXED) + bad;
             s->errors = bad;
         } else if (d->kind == VDEV_RNG) {

@@ -20,9 +20,17 @@
  * out of the disk, more discard ranges than offered or a range longer than
  * offered answer IOERR; an unknown type answers UNSUPP.
  *
+ * I/O: with io_uring (devices/blk_uring.h, aio=io_uring or auto where the
+ * kernel allows it), each notify takes up to VIRTIO_BLK_BATCH requests off
+ * the queue and has all their reads and writes in flight at once, so a
+ * guest's queue depth reaches the disk; otherwise (aio=threads, or no
+ * io_uring) it serves one request at a time with preadv/pwritev. Both end
+ * a short transfer with system calls. Other requests are always served
+ * with system calls, in the order taken.
+ *
  * Threads: requests run on the thread that calls the device's notify (the
  * machine's worker), with the transport's lock dropped during I/O; a reset
- * meanwhile is noticed through the transport's epoch and the answer
+ * meanwhile is noticed through the transport's epoch and the answers
  * dropped.
  */
 #ifndef DEVICES_VIRTIO_BLK_H
@@ -45,6 +53,18 @@
 #define VIRTIO_BLK_MAX_RANGE_SECTORS (1u << 22) /* 2 GiB */
 #define VIRTIO_BLK_SERIAL_LEN 20
 
+/* How reads and writes reach the image (QEMU's aio= names). */
+enum virtio_blk_aio {
+    /* io_uring where the kernel allows it, else system calls. */
+    VIRTIO_BLK_AIO_AUTO,
+    VIRTIO_BLK_AIO_IO_URING,
+    /* preadv/pwritev on the device's worker thread. */
+    VIRTIO_BLK_AIO_THREADS,
+};
+
+/* Requests taken off the queue and served together (with io_uring). */
+#define VIRTIO_BLK_BATCH 32u
+
 struct virtio_blk_opts {
     /* The image, opened by the caller (read-write unless readonly); the
      * device never closes it. */
@@ -56,7 +76,11 @@ struct virtio_blk_opts {
     bool direct;
     /* What GET_ID answers (at most 20 bytes, not NUL-terminated there). */
     const char *serial;
+    enum virtio_blk_aio aio;
 };
+
+struct blk_slot;
+struct blk_uring;
 
 struct virtio_blk {
     struct virtio_mmio transport;
@@ -66,9 +90,14 @@ struct virtio_blk {
     bool readonly, direct;
     char serial[VIRTIO_BLK_SERIAL_LEN];
     uint8_t config[128];
-    /* The request in progress (on the worker thread only). */
-    struct vq_chain chain;
-    struct iovec iov[VQ_MAX_SEGS];
+    /* The requests in progress (on the worker thread only): one without
+     * a ring, VIRTIO_BLK_BATCH with one. */
+    struct blk_slot *slots;
+    unsigned nr_slots;
+    /* NULL: system calls (aio=threads, or no io_uring here). */
+    struct blk_uring *uring;
+    /* Why io_uring is not used under aio=auto (-errno), else 0. */
+    int uring_err;
     void *bounce;
     /* Requests answered OK, IOERR, UNSUPP (atomic: read them with
      * __atomic_load_n from other threads). */
@@ -77,13 +106,17 @@ struct virtio_blk {
 
 /*
  * Initialise (b) for the image in (o). Returns 0, or -EINVAL for an image
- * smaller than one sector, -ENOMEM, or -errno from the transport, with
- * nothing to undo.
+ * smaller than one sector, -ENOMEM, -errno from blk_uring_new() for
+ * aio=io_uring where io_uring cannot be had, or -errno from the transport,
+ * with nothing to undo.
  */
 __attribute__((warn_unused_result)) int
 virtio_blk_init(struct virtio_blk *b, const struct virtio_blk_opts *o,
                 const struct vq_mem_ops *mem, void *mem_opaque,
                 const struct virtio_mmio_hooks *hooks, void *hook_opaque);
+
+/* "io_uring" or "threads": what (b) uses now. */
+const char *virtio_blk_aio_name(const struct virtio_blk *b);
 
 /* Release (b), as virtio_mmio_destroy(). */
 __attribute__((warn_unused_result)) int
