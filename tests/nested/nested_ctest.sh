@@ -5,7 +5,9 @@
 # announces it is stuck. Checks that finished tests do not run again, that
 # a test stuck once runs again and passes, that one stuck --test-hangs
 # times counts as failed while the others still run, and that failures are
-# kept across rounds.
+# kept across rounds; that a failed test runs once more in a new L1
+# (--retry-failed) and one that passes there does not fail the run, while
+# one the L1 kept hanging in is not retried.
 #   nested_ctest.sh REPO
 set -euo pipefail
 repo=$1
@@ -36,7 +38,7 @@ R
 chmod +x "$w/runner"
 
 # A test: counts its runs; "hang N" gets stuck on its first N runs; "fail"
-# fails.
+# fails; "flaky" fails on its first run only.
 cat >"$w/t.sh" <<'T'
 #!/usr/bin/env bash
 name=$1 kind=$2 n=${3:-0}
@@ -46,6 +48,7 @@ if [ "$kind" = hang ] && [ "$runs" -le "$n" ]; then
     touch "$FAKE_DIR/stuck"
     sleep 100
 fi
+[ "$kind" = flaky ] && [ "$runs" = 1 ] && exit 1
 [ "$kind" != fail ]
 T
 chmod +x "$w/t.sh"
@@ -69,22 +72,36 @@ st=0
 cat "$w/out" "$w/err"
 runs() { if [ -e "$w/runs.$1" ]; then wc -l <"$w/runs.$1"; else echo 0; fi; }
 [ "$st" = 1 ] || fail "status $st, expected 1 (b2 failed, e5 hung 3 times)"
-for t in a1 b2 d4 f6; do
+for t in a1 d4 f6; do
     [ "$(runs $t)" = 1 ] || fail "$t ran $(runs $t) times, expected once"
 done
+[ "$(runs b2)" = 2 ] || fail "b2 ran $(runs b2) times, expected twice (one retry)"
+grep -q 'failed: b2 ; running them again in a new L1' "$w/err" ||
+    fail "no retry line for b2"
+grep -q 'passed on retry' "$w/err" && fail "a retry passed, none should"
 [ "$(runs c3)" = 2 ] || fail "c3 ran $(runs c3) times, expected twice"
 [ "$(runs e5)" = 3 ] || fail "e5 ran $(runs e5) times, expected 3"
 grep -q 'failed: b2 e5' "$w/err" || fail "the failed list does not name b2 and e5"
 grep -q 'e5: the L1 hung in it 3 times' "$w/err" || fail "no line for e5"
 
-# Everything passes after one hang: status 0.
+# Everything passes after one hang and one retry: status 0, the retried
+# test named; with --retry-failed 0 the flaky test fails the run.
 rm -f "$w"/runs.*
 sed -i '/NAME b2\|NAME e5/d' "$w/src/CMakeLists.txt"
+echo "add_test(NAME h8 COMMAND $w/t.sh h8 flaky)" >>"$w/src/CMakeLists.txt"
 cmake -S "$w/src" -B "$w/b" >/dev/null
 st=0
 (cd "$w/b" && "$repo/scripts/nested-ctest") >"$w/out" 2>"$w/err" || st=$?
 [ "$st" = 0 ] || { cat "$w/out" "$w/err"; fail "status $st, expected 0"; }
-[ "$(runs c3)" = 2 ] && [ "$(runs a1)" = 1 ] || fail "runs: c3 $(runs c3), a1 $(runs a1)"
+[ "$(runs c3)" = 2 ] && [ "$(runs a1)" = 1 ] && [ "$(runs h8)" = 2 ] ||
+    fail "runs: c3 $(runs c3), a1 $(runs a1), h8 $(runs h8)"
+grep -q 'passed on retry (failed once in the emulated L1): h8' "$w/err" ||
+    { cat "$w/err"; fail "h8 not named as passed on retry"; }
+rm -f "$w"/runs.*
+st=0
+(cd "$w/b" && "$repo/scripts/nested-ctest" --retry-failed 0 -R h8) >"$w/out" 2>"$w/err" || st=$?
+[ "$st" = 1 ] && [ "$(runs h8)" = 1 ] ||
+    fail "--retry-failed 0: status $st, h8 ran $(runs h8) times"
 grep -qx -- --cpus "$w/runner-args" && fail "--cpus passed without being asked"
 # --cpus reaches the runner.
 rm -f "$w"/runs.* "$w/runner-args"
