@@ -23,7 +23,7 @@
 #define FILE_MAX (512 * MIB)
 #define RUN_TIMEOUT_S 600
 
-enum { O_KERNEL, O_INITRD, O_SIZE, O_SECONDS, O_QEMU, O_JSON };
+enum { O_KERNEL, O_INITRD, O_SIZE, O_SECONDS, O_QEMU, O_AIO, O_JSON };
 
 static const struct opt vblk_opts[] = {
     {"--kernel", "FILE", "the guest's bzImage (with virtio_blk)", NULL,
@@ -36,6 +36,9 @@ static const struct opt vblk_opts[] = {
     {"--seconds", "N", "length of each random-read run", "2", O_SECONDS, 0},
     {"--qemu", "PATH|none", "the QEMU to compare with",
      "qemu-system-x86_64 from PATH", O_QEMU, 0},
+    {"--aio", "io_uring|threads",
+     "how both VMMs reach the image (QEMU's -drive aio=)", "io_uring", O_AIO,
+     0},
     {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 
@@ -76,6 +79,13 @@ static int apply(void *ctx, const struct opt *opt, const char *name,
     case O_QEMU:
         o->qemu = v;
         return 0;
+    case O_AIO:
+        if (strcmp(v, "io_uring") != 0 && strcmp(v, "threads") != 0) {
+            snprintf(why, whylen, "%s %s: io_uring or threads", name, v);
+            return -EINVAL;
+        }
+        o->aio = v;
+        return 0;
     default:
         o->json = true;
         return 0;
@@ -90,6 +100,7 @@ int bench_vblk_parse(int argc, char **argv, struct bench_vblk_opts *o,
     memset(o, 0, sizeof(*o));
     o->mib = 64;
     o->seconds = 2;
+    o->aio = "io_uring";
     ret = opt_parse(&bench_vblk_cmd, argc, argv, apply, o, NULL, why, whylen);
     if (ret == 0 && (!o->kernel || !o->initrd)) {
         snprintf(why, whylen,
@@ -134,8 +145,12 @@ static bool on_line(void *opaque, const char *line, size_t len)
 static int run_vmm(const struct bench_vblk_opts *o, const char *img, int fd,
                    const char *cmdline, uint64_t t0, struct blk_figures *f)
 {
-    struct machine_disk disk = {
-        .path = img, .fd = fd, .size = (o->mib + 1) * MIB};
+    struct machine_disk disk = {.path = img,
+                                .fd = fd,
+                                .size = (o->mib + 1) * MIB,
+                                .aio = strcmp(o->aio, "threads") == 0
+                                           ? MACHINE_DISK_AIO_THREADS
+                                           : MACHINE_DISK_AIO_IO_URING};
     struct boot_module mod;
     struct machine_config mc;
     struct machine_result res;
@@ -202,7 +217,8 @@ static void exec_qemu(const struct bench_vblk_opts *o, const char *img,
     int null = open("/dev/null", O_RDWR);
 
     snprintf(drive, sizeof(drive),
-             "id=d0,file=%s,format=raw,if=none,cache=writeback", img);
+             "id=d0,file=%s,format=raw,if=none,cache=writeback,aio=%s", img,
+             o->aio);
     dup2(out_fd, STDOUT_FILENO);
     if (null >= 0) {
         dup2(null, STDIN_FILENO);
@@ -292,8 +308,9 @@ static void report(FILE *out, bool json, const struct bench_vblk_opts *o,
     if (json) {
         fprintf(out,
                 "{\"benchmark\":\"virtio-blk\",\"span_mib\":%llu,"
-                "\"seconds\":%llu,\"vmm\":{",
-                (unsigned long long)o->mib, (unsigned long long)o->seconds);
+                "\"seconds\":%llu,\"aio\":\"%s\",\"vmm\":{",
+                (unsigned long long)o->mib, (unsigned long long)o->seconds,
+                o->aio);
         for (int i = 0; i < 4; i++) {
             fprintf(out, "%s\"%s\":%.1f", i ? "," : "", names[i], vv[i]);
         }
@@ -314,7 +331,7 @@ static void report(FILE *out, bool json, const struct bench_vblk_opts *o,
         }
         return;
     }
-    fprintf(out, "%-22s %12s %12s %8s\n", "", "vmm", "qemu", "ratio");
+    fprintf(out, "aio=%-18s %12s %12s %8s\n", o->aio, "vmm", "qemu", "ratio");
     for (int i = 0; i < 4; i++) {
         if (q->ok) {
             fprintf(out, "%-22s %12.1f %12.1f %8.3f\n", names[i], vv[i], qq[i],

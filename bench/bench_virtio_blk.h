@@ -26,6 +26,8 @@ struct bench_vblk_opts {
     /* QEMU to compare with; NULL: qemu-system-x86_64 from PATH if any,
      * "none": no comparison. */
     const char *qemu;
+    /* "io_uring" or "threads", for vmm's disk and QEMU's -drive aio=. */
+    const char *aio;
     bool json;
 };
 

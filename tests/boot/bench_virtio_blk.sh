@@ -19,7 +19,7 @@ fail=0
 [ "$st" = 0 ] || { echo "FAIL: status $st" >&2; fail=1; }
 num='[0-9]*\.[0-9]*'
 fig="\"seq_write_mb_s\":$num,\"seq_read_mb_s\":$num,\"rand_read_qd1_iops\":$num,\"rand_read_qd32_iops\":$num"
-echo "$out" | grep -q "^{\"benchmark\":\"virtio-blk\",\"span_mib\":8,\"seconds\":1,\"vmm\":{$fig}" ||
+echo "$out" | grep -q "^{\"benchmark\":\"virtio-blk\",\"span_mib\":8,\"seconds\":1,\"aio\":\"io_uring\",\"vmm\":{$fig}" ||
     { echo "FAIL: no vmm figures" >&2; fail=1; }
 if command -v qemu-system-x86_64 >/dev/null; then
     echo "$out" | grep -q "\"qemu\":{$fig},\"ratio_vmm_to_qemu\":{$fig}}$" ||
