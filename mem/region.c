@@ -142,6 +142,7 @@ int mr_destroy(struct mem_region *mr)
         ram_block_free(mr->block);
     }
     mem_sys_set(&mr->sys, NULL);
+    free(mr->kids);
     free(mr->name);
     memset(mr, 0, sizeof(*mr));
     return 0;
@@ -206,31 +207,65 @@ static bool mr_reaches(const struct mem_region *from,
     return false;
 }
 
+/* Room in (container)'s child array for one more: 0 or -ENOMEM. */
+static int mr_kids_reserve(struct mem_region *container)
+{
+    struct mem_region **n;
+    uint32_t cap;
+
+    if (container->nr_kids < container->cap_kids) {
+        return 0;
+    }
+    if (container->cap_kids > UINT32_MAX / 2) {
+        return -ENOMEM;
+    }
+    cap = container->cap_kids ? container->cap_kids * 2 : 4;
+    n = realloc(container->kids, cap * sizeof(*n));
+    if (!n) {
+        return -ENOMEM;
+    }
+    container->kids = n;
+    container->cap_kids = cap;
+    return 0;
+}
+
+/* Link (sub) under (container), whose array has room (mr_kids_reserve). */
 static void mr_link_child(struct mem_region *container, struct mem_region *sub)
 {
     struct mem_region **pp = &container->children;
+    uint32_t i = 0;
 
     /* Higher priority first; an equal priority goes before its equals, so
      * that the later-added region is the visible one. */
     while (*pp && (*pp)->priority > sub->priority) {
         pp = &(*pp)->next;
+        i++;
     }
     sub->next = *pp;
     *pp = sub;
     sub->container = container;
+    memmove(container->kids + i + 1, container->kids + i,
+            (container->nr_kids - i) * sizeof(*container->kids));
+    container->kids[i] = sub;
+    container->nr_kids++;
 }
 
 static void mr_unlink_child(struct mem_region *container,
                             struct mem_region *sub)
 {
     struct mem_region **pp = &container->children;
+    uint32_t i = 0;
 
     while (*pp != sub) {
         pp = &(*pp)->next;
+        i++;
     }
     *pp = sub->next;
     sub->next = NULL;
     sub->container = NULL;
+    container->nr_kids--;
+    memmove(container->kids + i, container->kids + i + 1,
+            (container->nr_kids - i) * sizeof(*container->kids));
 }
 
 static int mr_add_common(struct mem_region *container, gpa_t addr,
@@ -243,6 +278,9 @@ static int mr_add_common(struct mem_region *container, gpa_t addr,
     }
     if (sub->container) {
         return -EBUSY;
+    }
+    if (mr_kids_reserve(container) < 0) {
+        return -ENOMEM;
     }
     sys = edit_begin(container);
     if (mr_reaches(sub, container)) {

@@ -26,6 +26,11 @@
 
 typedef __int128 coord_t;
 
+/* How many siblings ahead the walk fetches regions. */
+#define RENDER_PREFETCH_KIDS 4
+/* How many events ahead the sweep fetches leaves. */
+#define RENDER_PREFETCH 16
+
 /* Nesting deeper than this is refused rather than risking the stack. */
 #define RENDER_MAX_DEPTH 256
 
@@ -102,10 +107,19 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
              log, depth + 1);
         return;
     }
-    for (c = mr->children; c; c = c->next) {
-        /* Large trees miss the cache on every sibling: fetch the next one
-         * while this one's subtree is walked. */
-        __builtin_prefetch(c->next);
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        c = mr->kids[i];
+        /* Siblings lie anywhere in memory, and a large tree misses the
+         * cache on each: fetch those a few ahead while this one's
+         * subtree is walked. */
+        if (i + RENDER_PREFETCH_KIDS < mr->nr_kids) {
+            const char *ahead =
+                (const char *)mr->kids[i + RENDER_PREFETCH_KIDS];
+
+            /* Its first 64 bytes, wherever they start (two lines). */
+            __builtin_prefetch(ahead);
+            __builtin_prefetch(ahead + 63);
+        }
         walk(r, c, origin + (coord_t)c->addr, lo, hi, readonly, log, depth + 1);
     }
     if (mr->kind != MR_CONTAINER) {
@@ -374,6 +388,14 @@ int flatview_render(struct mem_region *root, mr_size_t limit,
         /* The next boundary: a start, or the byte after a leaf's end. */
         if (ie >= n || (is < n && (coord_t)starts[is].key < x)) {
             x = (coord_t)starts[is].key;
+        }
+        /* The leaves and end flags ahead are at random places (rank is
+         * walk order, not address order): fetch them early. */
+        if (is + RENDER_PREFETCH < n) {
+            __builtin_prefetch(&r.leaves[starts[is + RENDER_PREFETCH].rank]);
+        }
+        if (ie + RENDER_PREFETCH < n) {
+            __builtin_prefetch(&ended[ends[ie + RENDER_PREFETCH].rank], 1);
         }
         for (; ie < n && (coord_t)ends[ie].key + 1 == x; ie++) {
             ended[ends[ie].rank] = 1;
