@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A 9P2000.L file server for one host directory (the share): takes one
+ * request message and writes its reply, as the virtio-9p device hands them
+ * over. What Linux's v9fs needs to mount a share and read it as a root
+ * file system: version, attach, walk, getattr, lopen, read, readdir,
+ * readlink, statfs, xattrwalk (no attributes), lock and getlock, fsync,
+ * flush and clunk. Every operation that would change the share is
+ * answered EROFS: shares are read-only.
+ *
+ * Confinement: the server holds a directory fd on the share (O_PATH) and
+ * each fid its path below it, built only from walked names (a name with a
+ * '/' or NUL, ".", or "" is refused; ".." drops the last component and
+ * stops at the share's root, as the root's ".." is the root). Every open
+ * resolves that path with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS) and O_NOFOLLOW from the share's fd: no symbolic
+ * link is followed at any step (the client reads links and resolves them
+ * itself), no ".." climbs out, and a directory the host renames or swaps
+ * for a link meanwhile cannot lead out either; the kernel checks every
+ * step of every open, not this code.
+ *
+ * Messages are the guest's and hostile: every field is bounds-checked
+ * against the message, sizes and counts against msize, fids looked up; a
+ * bad request gets Rlerror (EPROTO, EBADF, ...) and never touches memory
+ * outside the two buffers.
+ *
+ * Threads: one thread at a time per server (the device's worker).
+ */
+#ifndef DEVICES_P9_H
+#define DEVICES_P9_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The largest message this server takes or sends, and what it offers in
+ * Rversion when the client asks more. */
+#define P9_MSIZE_MAX (128u * 1024)
+/* Fids a client may hold at once. */
+#define P9_MAX_FIDS 4096u
+
+struct p9_fid;
+
+struct p9_server {
+    /* Private. */
+    int root_fd;
+    uint32_t msize;
+    bool versioned;
+    struct p9_fid *fids[P9_MAX_FIDS];
+    unsigned nr_fids;
+    uint8_t *dirbuf;
+    /* Requests answered, and those answered Rlerror. */
+    uint64_t nr_requests, nr_errors;
+};
+
+/*
+ * Serve the directory (path) in (s). Returns 0, or -errno from opening it
+ * (-ENOTDIR when it is not a directory), with nothing to undo.
+ */
+__attribute__((warn_unused_result)) int p9_server_init(struct p9_server *s,
+                                                       const char *path);
+
+/* Close every fid and the share; (s) may be initialised again. */
+void p9_server_destroy(struct p9_server *s);
+
+/*
+ * Answer the request (in, in_len) into (out), of (out_cap) bytes: the
+ * reply's length in (*out_len). Returns 0 with a reply (Rlerror for a
+ * request that failed), or -EPROTO when (in) is no 9P message (shorter
+ * than its header, or its size field disagrees with in_len) or (out_cap)
+ * is below 11 bytes: then there is nothing to answer.
+ */
+__attribute__((warn_unused_result)) int
+p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
+                 uint8_t *out, size_t out_cap, size_t *out_len);
+
+#endif /* DEVICES_P9_H */

@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A read-only 9P2000.L server (see devices/p9.h). Wire format: little-endian
+ * integers; a string is a 16-bit length and that many bytes; a qid is
+ * type[1] version[4] path[8]; every message is size[4] type[1] tag[2] and
+ * its fields, a reply's type being its request's plus one.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "devices/p9.h"
+
+enum {
+    P9_RLERROR = 7,
+    P9_TSTATFS = 8,
+    P9_TLOPEN = 12,
+    P9_TLCREATE = 14,
+    P9_TSYMLINK = 16,
+    P9_TMKNOD = 18,
+    P9_TRENAME = 20,
+    P9_TREADLINK = 22,
+    P9_TGETATTR = 24,
+    P9_TSETATTR = 26,
+    P9_TXATTRWALK = 30,
+    P9_TXATTRCREATE = 32,
+    P9_TREADDIR = 40,
+    P9_TFSYNC = 50,
+    P9_TLOCK = 52,
+    P9_TGETLOCK = 54,
+    P9_TLINK = 70,
+    P9_TMKDIR = 72,
+    P9_TRENAMEAT = 74,
+    P9_TUNLINKAT = 76,
+    P9_TVERSION = 100,
+    P9_TAUTH = 102,
+    P9_TATTACH = 104,
+    P9_TFLUSH = 108,
+    P9_TWALK = 110,
+    P9_TREAD = 116,
+    P9_TWRITE = 118,
+    P9_TCLUNK = 120,
+    P9_TREMOVE = 122,
+};
+
+#define HDR 7u          /* size[4] type[1] tag[2] */
+#define QID_SIZE 13u    /* type[1] version[4] path[8] */
+#define MAX_WELEM 16u   /* names in one Twalk */
+#define MSIZE_MIN 4096u /* below this nothing useful fits */
+#define GETATTR_BASIC 0x7ffull
+#define QT_DIR 0x80
+#define QT_SYMLINK 0x02
+#define LOCK_SUCCESS 0
+#define LOCK_TYPE_UNLCK 2
+/* getdents64's buffer for one Treaddir. */
+#define P9_DIRBUF 32768u
+
+struct p9_fid {
+    uint32_t fid;
+    /* Below the share's root, "" for the root itself; no "." or "..". */
+    char *path;
+    /* Opened by Tlopen (read-only), else -1. */
+    int fd;
+};
+
+/* A request being read: (err) set once a field ran past the end. */
+struct rd {
+    const uint8_t *p;
+    size_t n;
+    bool err;
+};
+
+/* A reply being written: (err) set once it would pass (cap). */
+struct wr {
+    uint8_t *p;
+    size_t len, cap;
+    bool err;
+};
+
+static const uint8_t *take(struct rd *r, size_t n)
+{
+    const uint8_t *p = r->p;
+
+    if (r->err || n > r->n) {
+        r->err = true;
+        return NULL;
+    }
+    r->p += n;
+    r->n -= n;
+    return p;
+}
+
+static uint64_t get_n(struct rd *r, unsigned n)
+{
+    const uint8_t *p = take(r, n);
+    uint64_t v = 0;
+
+    for (unsigned i = 0; p && i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+#define get8(r) ((uint8_t)get_n(r, 1))
+#define get16(r) ((uint16_t)get_n(r, 2))
+#define get32(r) ((uint32_t)get_n(r, 4))
+#define get64(r) get_n(r, 8)
+
+/* A string: its bytes (not NUL-terminated) and length. */
+static const char *get_str(struct rd *r, uint16_t *len)
+{
+    *len = get16(r);
+    return (const char *)take(r, *len);
+}
+
+static uint8_t *put(struct wr *w, size_t n)
+{
+    uint8_t *p = w->p + w->len;
+
+    if (w->err || n > w->cap - w->len) {
+        w->err = true;
+        return NULL;
+    }
+    w->len += n;
+    return p;
+}
+
+static void put_n(struct wr *w, uint64_t v, unsigned n)
+{
+    uint8_t *p = put(w, n);
+
+    for (unsigned i = 0; p && i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+#define put8(w, v) put_n(w, v, 1)
+#define put16(w, v) put_n(w, v, 2)
+#define put32(w, v) put_n(w, v, 4)
+#define put64(w, v) put_n(w, v, 8)
+
+static void put_str(struct wr *w, const char *s, size_t len)
+{
+    uint8_t *p;
+
+    if (len > UINT16_MAX) {
+        w->err = true;
+        return;
+    }
+    put16(w, len);
+    p = put(w, len);
+    if (p) {
+        memcpy(p, s, len);
+    }
+}
+
+/* The qid of a file: its inode and device make the path (files of
+ * several file systems may share an inode number). */
+static void put_qid(struct wr *w, const struct stat *st)
+{
+    uint64_t dev = (uint64_t)st->st_dev;
+
+    put8(w, S_ISDIR(st->st_mode)   ? QT_DIR
+            : S_ISLNK(st->st_mode) ? QT_SYMLINK
+                                   : 0);
+    put32(w, (uint32_t)st->st_mtim.tv_sec ^ (uint32_t)st->st_mtim.tv_nsec);
+    put64(w, (uint64_t)st->st_ino ^ (dev << 48 | dev >> 16));
+}
+
+/* --- fids: a table sorted by number --- */
+
+static size_t fid_slot(const struct p9_server *s, uint32_t fid)
+{
+    size_t lo = 0, hi = s->nr_fids;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (s->fids[mid]->fid < fid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static struct p9_fid *fid_get(struct p9_server *s, uint32_t fid)
+{
+    size_t i = fid_slot(s, fid);
+
+    return i < s->nr_fids && s->fids[i]->fid == fid ? s->fids[i] : NULL;
+}
+
+static void fid_free(struct p9_fid *f)
+{
+    if (f->fd >= 0) {
+        close(f->fd);
+    }
+    free(f->path);
+    free(f);
+}
+
+static void fid_del(struct p9_server *s, uint32_t fid)
+{
+    size_t i = fid_slot(s, fid);
+
+    if (i < s->nr_fids && s->fids[i]->fid == fid) {
+        fid_free(s->fids[i]);
+        s->nr_fids--;
+        memmove(&s->fids[i], &s->fids[i + 1],
+                (s->nr_fids - i) * sizeof(s->fids[0]));
+    }
+}
+
+/* Bind (fid) to (path), taking it; replaces what (fid) was. */
+static int fid_set(struct p9_server *s, uint32_t fid, char *path)
+{
+    size_t i = fid_slot(s, fid);
+    struct p9_fid *f;
+
+    if (i < s->nr_fids && s->fids[i]->fid == fid) {
+        f = s->fids[i];
+        if (f->fd >= 0) {
+            close(f->fd);
+            f->fd = -1;
+        }
+        free(f->path);
+        f->path = path;
+        return 0;
+    }
+    if (s->nr_fids == P9_MAX_FIDS) {
+        free(path);
+        return -EMFILE;
+    }
+    f = calloc(1, sizeof(*f));
+    if (!f) {
+        free(path);
+        return -ENOMEM;
+    }
+    f->fid = fid;
+    f->path = path;
+    f->fd = -1;
+    memmove(&s->fids[i + 1], &s->fids[i],
+            (s->nr_fids - i) * sizeof(s->fids[0]));
+    s->fids[i] = f;
+    s->nr_fids++;
+    return 0;
+}
+
+static void fids_clear(struct p9_server *s)
+{
+    for (unsigned i = 0; i < s->nr_fids; i++) {
+        fid_free(s->fids[i]);
+    }
+    s->nr_fids = 0;
+}
+
+/* --- the share --- */
+
+/* Open (path) below the share, never following a link, never leaving. */
+static int share_open(const struct p9_server *s, const char *path, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+        .resolve =
+            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, s->root_fd, path[0] ? path : ".", &how,
+                      sizeof(how));
+
+    return fd < 0 ? -errno : (int)fd;
+}
+
+static int share_stat(const struct p9_server *s, const char *path,
+                      struct stat *st)
+{
+    int fd = share_open(s, path, O_PATH);
+    int ret;
+
+    if (fd < 0) {
+        return fd;
+    }
+    ret = fstatat(fd, "", st, AT_EMPTY_PATH) < 0 ? -errno : 0;
+    close(fd);
+    return ret;
+}
+
+/* (path) with (name) walked: a new string, or NULL with (*err) set. */
+static char *path_walk(const char *path, const char *name, uint16_t len,
+                       int *err)
+{
+    size_t plen = strlen(path);
+    char *n;
+
+    if (len == 0 || memchr(name, '/', len) || memchr(name, '\0', len) ||
+        (len == 1 && name[0] == '.')) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    if (len == 2 && name[0] == '.' && name[1] == '.') {
+        const char *slash = strrchr(path, '/');
+
+        plen = slash ? (size_t)(slash - path) : 0;
+        n = strndup(path, plen);
+        *err = n ? 0 : -ENOMEM;
+        return n;
+    }
+    if (plen + 1 + len >= PATH_MAX) {
+        *err = -ENAMETOOLONG;
+        return NULL;
+    }
+    n = malloc(plen + 1 + len + 1);
+    if (!n) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    memcpy(n, path, plen);
+    if (plen) {
+        n[plen++] = '/';
+    }
+    memcpy(n + plen, name, len);
+    n[plen + len] = '\0';
+    return n;
+}
+
+/* --- requests: each returns 0 with its reply fields written, or -errno
+ * for Rlerror --- */
+
+static int do_version(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    uint32_t msize = get32(r);
+    uint16_t vlen;
+    const char *v = get_str(r, &vlen);
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (msize < MSIZE_MIN) {
+        return -EINVAL;
+    }
+    fids_clear(s);
+    s->msize = msize < P9_MSIZE_MAX ? msize : P9_MSIZE_MAX;
+    put32(w, s->msize);
+    if (vlen == 8 && memcmp(v, "9P2000.L", 8) == 0) {
+        s->versioned = true;
+        put_str(w, "9P2000.L", 8);
+    } else {
+        s->versioned = false;
+        put_str(w, "unknown", 7);
+    }
+    return 0;
+}
+
+static int do_attach(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    uint32_t fid = get32(r);
+    struct stat st;
+    char *root;
+    int ret;
+
+    /* afid, uname, aname, n_uname: one share, no authentication. */
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (fid_get(s, fid)) {
+        return -EBADF;
+    }
+    ret = share_stat(s, "", &st);
+    if (ret < 0) {
+        return ret;
+    }
+    root = strdup("");
+    if (!root) {
+        return -ENOMEM;
+    }
+    ret = fid_set(s, fid, root);
+    if (ret == 0) {
+        put_qid(w, &st);
+    }
+    return ret;
+}
+
+static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    uint32_t fid = get32(r), newfid = get32(r);
+    uint16_t nw = get16(r), done = 0;
+    struct p9_fid *f = fid_get(s, fid);
+    uint8_t *count;
+    char *path;
+    int ret = 0;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    if (nw > MAX_WELEM) {
+        return -EINVAL;
+    }
+    if (newfid != fid && fid_get(s, newfid)) {
+        return -EBADF;
+    }
+    path = strdup(f->path);
+    if (!path) {
+        return -ENOMEM;
+    }
+    count = put(w, 2);
+    for (; done < nw; done++) {
+        uint16_t len;
+        const char *name = get_str(r, &len);
+        struct stat st;
+        char *next;
+
+        if (r->err) {
+            ret = -EPROTO;
+            break;
+        }
+        next = path_walk(path, name, len, &ret);
+        if (!next) {
+            break;
+        }
+        free(path);
+        path = next;
+        ret = share_stat(s, path, &st);
+        if (ret < 0) {
+            break;
+        }
+        put_qid(w, &st);
+    }
+    /* A malformed request answers nothing else; a walk whose first name
+     * fails answers its error. */
+    if (ret == -EPROTO || (done == 0 && nw > 0)) {
+        free(path);
+        return ret;
+    }
+    if (count) {
+        count[0] = (uint8_t)done;
+        count[1] = (uint8_t)(done >> 8);
+    }
+    /* A walk cut short answers the qids it found and binds nothing. */
+    if (done < nw) {
+        free(path);
+        return 0;
+    }
+    return fid_set(s, newfid, path);
+}
+
+static int do_getattr(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    struct stat st;
+    int ret;
+
+    (void)get64(r); /* request_mask: the basic set is always given */
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    ret = f->fd >= 0 ? (fstat(f->fd, &st) < 0 ? -errno : 0)
+                     : share_stat(s, f->path, &st);
+    if (ret < 0) {
+        return ret;
+    }
+    put64(w, GETATTR_BASIC);
+    put_qid(w, &st);
+    put32(w, st.st_mode);
+    put32(w, st.st_uid);
+    put32(w, st.st_gid);
+    put64(w, st.st_nlink);
+    put64(w, st.st_rdev);
+    put64(w, (uint64_t)st.st_size);
+    put64(w, (uint64_t)st.st_blksize);
+    put64(w, (uint64_t)st.st_blocks);
+    put64(w, (uint64_t)st.st_atim.tv_sec);
+    put64(w, (uint64_t)st.st_atim.tv_nsec);
+    put64(w, (uint64_t)st.st_mtim.tv_sec);
+    put64(w, (uint64_t)st.st_mtim.tv_nsec);
+    put64(w, (uint64_t)st.st_ctim.tv_sec);
+    put64(w, (uint64_t)st.st_ctim.tv_nsec);
+    for (int i = 0; i < 4; i++) {
+        put64(w, 0); /* btime, gen, data_version: not kept */
+    }
+    return 0;
+}
+
+static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    uint32_t flags = get32(r);
+    struct stat st;
+    int fd;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    if (f->fd >= 0) {
+        return -EBUSY;
+    }
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT))) {
+        return -EROFS;
+    }
+    fd = share_open(s, f->path, O_RDONLY | (int)(flags & O_DIRECTORY));
+    if (fd < 0) {
+        return fd;
+    }
+    if (fstat(fd, &st) < 0) {
+        int e = -errno;
+
+        close(fd);
+        return e;
+    }
+    f->fd = fd;
+    put_qid(w, &st);
+    put32(w, s->msize - HDR - 4);
+    return 0;
+}
+
+static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    uint64_t off = get64(r);
+    uint32_t count = get32(r);
+    uint8_t *cnt, *data;
+    ssize_t n;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f || f->fd < 0) {
+        return -EBADF;
+    }
+    if (off > INT64_MAX) {
+        return -EINVAL;
+    }
+    cnt = put(w, 4);
+    if (!cnt) {
+        return -ENOBUFS;
+    }
+    if (count > w->cap - w->len) {
+        count = (uint32_t)(w->cap - w->len);
+    }
+    data = w->p + w->len;
+    n = pread(f->fd, data, count, (off_t)off);
+    if (n < 0) {
+        return -errno;
+    }
+    w->len += (size_t)n;
+    put_n(&(struct wr){cnt, 0, 4, false}, (uint64_t)n, 4);
+    return 0;
+}
+
+/* Entries of the directory (f) from cookie (off) while they fit (count). */
+static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    uint64_t off = get64(r);
+    uint32_t count = get32(r);
+    uint8_t *buf = s->dirbuf;
+    struct stat dir;
+    uint8_t *cnt;
+    size_t start, limit;
+    long n;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f || f->fd < 0) {
+        return -EBADF;
+    }
+    if (off > INT64_MAX || fstat(f->fd, &dir) < 0 || !S_ISDIR(dir.st_mode)) {
+        return -ENOTDIR;
+    }
+    if (lseek(f->fd, (off_t)off, SEEK_SET) < 0) {
+        return -errno;
+    }
+    cnt = put(w, 4);
+    if (!cnt) {
+        return -ENOBUFS;
+    }
+    start = w->len;
+    limit = count < w->cap - w->len ? count : w->cap - w->len;
+    n = syscall(SYS_getdents64, f->fd, buf, P9_DIRBUF);
+    if (n < 0) {
+        return -errno;
+    }
+    for (long pos = 0; pos < n;) {
+        struct dirent64 d;
+        const char *name =
+            (const char *)buf + pos + offsetof(struct dirent64, d_name);
+        size_t nlen;
+        struct stat est;
+        struct wr e;
+
+        memcpy(&d, buf + pos, offsetof(struct dirent64, d_name));
+        if (d.d_reclen == 0 || pos + d.d_reclen > n) {
+            break;
+        }
+        nlen = strnlen(name, d.d_reclen - offsetof(struct dirent64, d_name));
+        pos += d.d_reclen;
+        if (QID_SIZE + 8 + 1 + 2 + nlen > limit - (w->len - start)) {
+            break; /* the next readdir starts here */
+        }
+        memset(&est, 0, sizeof(est));
+        est.st_ino = d.d_ino;
+        est.st_dev = dir.st_dev;
+        est.st_mode = d.d_type == DT_DIR   ? S_IFDIR
+                      : d.d_type == DT_LNK ? S_IFLNK
+                                           : S_IFREG;
+        e = (struct wr){w->p, w->len, w->cap, false};
+        put_qid(&e, &est);
+        put64(&e, (uint64_t)d.d_off);
+        put8(&e, d.d_type);
+        put_str(&e, name, nlen);
+        if (e.err) {
+            break;
+        }
+        w->len = e.len;
+    }
+    put_n(&(struct wr){cnt, 0, 4, false}, w->len - start, 4);
+    return 0;
+}
+
+static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    char target[PATH_MAX];
+    ssize_t n;
+    int fd;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    fd = share_open(s, f->path, O_PATH);
+    if (fd < 0) {
+        return fd;
+    }
+    n = readlinkat(fd, "", target, sizeof(target));
+    close(fd);
+    if (n < 0) {
+        return errno == ENOENT ? -EINVAL : -errno;
+    }
+    put_str(w, target, (size_t)n);
+    return 0;
+}
+
+static int do_statfs(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    struct statfs sf;
+    int fd, ret;
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    fd = share_open(s, f->path, O_PATH);
+    if (fd < 0) {
+        return fd;
+    }
+    ret = fstatfs(fd, &sf) < 0 ? -errno : 0;
+    close(fd);
+    if (ret < 0) {
+        return ret;
+    }
+    put32(w, (uint32_t)sf.f_type);
+    put32(w, (uint32_t)sf.f_bsize);
+    put64(w, sf.f_blocks);
+    put64(w, sf.f_bfree);
+    put64(w, sf.f_bavail);
+    put64(w, sf.f_files);
+    put64(w, sf.f_ffree);
+    put64(w, 0);
+    put32(w, (uint32_t)sf.f_namelen);
+    return 0;
+}
+
+static int do_lock(struct p9_server *s, struct rd *r, struct wr *w, bool get)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    uint8_t type = get8(r);
+    uint64_t start, length;
+    uint32_t proc;
+    uint16_t clen;
+    const char *client;
+
+    if (!get) {
+        (void)get32(r); /* flags */
+    }
+    start = get64(r);
+    length = get64(r);
+    proc = get32(r);
+    client = get_str(r, &clen);
+    (void)type;
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    /* Nobody writes a read-only share: every lock is granted, none held. */
+    if (!get) {
+        put8(w, LOCK_SUCCESS);
+        return 0;
+    }
+    put8(w, LOCK_TYPE_UNLCK);
+    put64(w, start);
+    put64(w, length);
+    put32(w, proc);
+    put_str(w, client, clen);
+    return 0;
+}
+
+/* Requests that only need their fid to exist. */
+static int do_fid_only(struct p9_server *s, struct rd *r)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+
+    if (r->err) {
+        return -EPROTO;
+    }
+    return f ? 0 : -EBADF;
+}
+
+static int dispatch(struct p9_server *s, uint8_t type, struct rd *r,
+                    struct wr *w)
+{
+    uint32_t fid;
+
+    if (type != P9_TVERSION && !s->versioned) {
+        return -EPROTO;
+    }
+    switch (type) {
+    case P9_TVERSION:
+        return do_version(s, r, w);
+    case P9_TATTACH:
+        return do_attach(s, r, w);
+    case P9_TWALK:
+        return do_walk(s, r, w);
+    case P9_TGETATTR:
+        return do_getattr(s, r, w);
+    case P9_TLOPEN:
+        return do_lopen(s, r, w);
+    case P9_TREAD:
+        return do_read(s, r, w);
+    case P9_TREADDIR:
+        return do_readdir(s, r, w);
+    case P9_TREADLINK:
+        return do_readlink(s, r, w);
+    case P9_TSTATFS:
+        return do_statfs(s, r, w);
+    case P9_TLOCK:
+        return do_lock(s, r, w, false);
+    case P9_TGETLOCK:
+        return do_lock(s, r, w, true);
+    case P9_TFSYNC:
+        return do_fid_only(s, r);
+    case P9_TXATTRWALK:
+        return do_fid_only(s, r) < 0 ? -EBADF : -ENODATA;
+    case P9_TFLUSH:
+        (void)get16(r);
+        return r->err ? -EPROTO : 0;
+    case P9_TCLUNK:
+    case P9_TREMOVE:
+        fid = get32(r);
+        if (r->err) {
+            return -EPROTO;
+        }
+        if (!fid_get(s, fid)) {
+            return -EBADF;
+        }
+        /* Tremove clunks too, whether or not the file goes. */
+        fid_del(s, fid);
+        return type == P9_TREMOVE ? -EROFS : 0;
+    case P9_TLCREATE:
+    case P9_TSYMLINK:
+    case P9_TMKNOD:
+    case P9_TRENAME:
+    case P9_TSETATTR:
+    case P9_TXATTRCREATE:
+    case P9_TLINK:
+    case P9_TMKDIR:
+    case P9_TRENAMEAT:
+    case P9_TUNLINKAT:
+    case P9_TWRITE:
+        return -EROFS;
+    case P9_TAUTH:
+    default:
+        return -EOPNOTSUPP;
+    }
+}
+
+int p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
+                     uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    struct rd r = {in, in_len, false};
+    uint32_t size = get32(&r);
+    uint8_t type = get8(&r);
+    uint16_t tag = get16(&r);
+    struct wr w, h = {out, 0, HDR, false};
+    size_t cap;
+    int ret;
+
+    if (r.err || size != in_len || out_cap < HDR + 4) {
+        return -EPROTO;
+    }
+    /* A reply fits the msize agreed (Tversion's: the largest offered). */
+    cap = type == P9_TVERSION ? P9_MSIZE_MAX : s->msize;
+    w = (struct wr){out, HDR, cap < out_cap ? cap : out_cap, false};
+    ret = dispatch(s, type, &r, &w);
+    if (ret == 0 && w.err) {
+        ret = -ENOBUFS;
+    }
+    s->nr_requests++;
+    if (ret < 0) {
+        s->nr_errors++;
+        w = (struct wr){out, HDR, out_cap, false};
+        put32(&w, (uint32_t)-ret);
+        type = P9_RLERROR - 1;
+    }
+    put32(&h, w.len);
+    put8(&h, (uint8_t)(type + 1));
+    put16(&h, tag);
+    *out_len = w.len;
+    return 0;
+}
+
+int p9_server_init(struct p9_server *s, const char *path)
+{
+    int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    uint8_t *buf;
+
+    if (fd < 0) {
+        return -errno;
+    }
+    buf = malloc(P9_DIRBUF);
+    if (!buf) {
+        close(fd);
+        return -ENOMEM;
+    }
+    memset(s, 0, sizeof(*s));
+    s->root_fd = fd;
+    s->dirbuf = buf;
+    s->msize = P9_MSIZE_MAX;
+    return 0;
+}
+
+void p9_server_destroy(struct p9_server *s)
+{
+    fids_clear(s);
+    if (s->root_fd >= 0) {
+        close(s->root_fd);
+    }
+    s->root_fd = -1;
+    free(s->dirbuf);
+    s->dirbuf = NULL;
+    s->versioned = false;
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 9P2000.L server (devices/p9.c) on hostile messages. A share with a
+ * file, a directory and links out (absolute and relative) sits next to a
+ * directory the server must never reach; each input is a session: a
+ * proper Tversion and Tattach, then the input cut into messages (a 16-bit
+ * length, then that many bytes whose first four the harness overwrites
+ * with the size, so that most messages reach the parser's body). Checks:
+ * no crash or sanitizer report, every reply within its buffer with its
+ * size field right, nothing of the outside directory (its file's content
+ * or name) in any reply, and the share unchanged.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/p9.h"
+#include "fuzz.h"
+
+#define MARK "outside-marker-7c1e"
+
+static char share[256];
+static char top[] = "/tmp/fuzz_p9.XXXXXX";
+static uint8_t msg[65536], rep[P9_MSIZE_MAX];
+
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    FUZZ_CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
+}
+
+static void remove_tree(void)
+{
+    char cmd[64];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "fuzz_p9: could not remove %s\n", top);
+    }
+}
+
+/* Once per process: DIR/share (the share) and DIR/o (outside it). */
+static void make_tree(void)
+{
+    const char *dir = top;
+    char p[512];
+
+    FUZZ_CHECK(mkdtemp(top) != NULL);
+    atexit(remove_tree);
+    snprintf(share, sizeof(share), "%s/share", dir);
+    FUZZ_CHECK(mkdir(share, 0755) == 0);
+    snprintf(p, sizeof(p), "%s/o", dir);
+    FUZZ_CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof(p), "%s/o/" MARK, dir);
+    put_file(p, MARK "\n");
+    snprintf(p, sizeof(p), "%s/a", share);
+    put_file(p, "in the share\n");
+    snprintf(p, sizeof(p), "%s/d", share);
+    FUZZ_CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof(p), "%s/d/b", share);
+    put_file(p, "below\n");
+    snprintf(p, sizeof(p), "%s/o", dir);
+    {
+        char l[512];
+
+        snprintf(l, sizeof(l), "%s/abs", share);
+        FUZZ_CHECK(symlink(p, l) == 0);
+        snprintf(l, sizeof(l), "%s/rel", share);
+        FUZZ_CHECK(symlink("../o", l) == 0);
+    }
+}
+
+static void handle(struct p9_server *s, size_t len)
+{
+    size_t out = 0;
+
+    msg[0] = (uint8_t)len;
+    msg[1] = (uint8_t)(len >> 8);
+    msg[2] = msg[3] = 0;
+    if (p9_server_handle(s, msg, len, rep, sizeof(rep), &out) < 0) {
+        return;
+    }
+    FUZZ_CHECK(out >= 7 && out <= sizeof(rep));
+    FUZZ_CHECK((rep[0] | rep[1] << 8 | rep[2] << 16 | (uint32_t)rep[3] << 24) ==
+               out);
+    FUZZ_CHECK(!memmem(rep, out, MARK, strlen(MARK)));
+}
+
+/* A message from parts: type, tag 1, then (body). */
+static size_t make(uint8_t type, const void *body, size_t n)
+{
+    msg[4] = type;
+    msg[5] = 1;
+    msg[6] = 0;
+    memcpy(msg + 7, body, n);
+    return 7 + n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const uint8_t version[] = {0x00, 0x00, 0x01, 0x00, 8,   0,   '9',
+                                      'P',  '2',  '0',  '0',  '0', '.', 'L'};
+    static const uint8_t attach[] = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                                     0, 0, 0, 0, 0,    0,    0,    0};
+    struct fuzz_in in = {data, size};
+    struct p9_server s;
+    struct stat st;
+    char p[300];
+
+    if (!share[0]) {
+        make_tree();
+    }
+    FUZZ_CHECK(p9_server_init(&s, share) == 0);
+    handle(&s, make(100, version, sizeof(version)));
+    handle(&s, make(104, attach, sizeof(attach)));
+    while (in.n) {
+        size_t len = (size_t)fuzz_take(&in, 2) % sizeof(msg);
+        size_t take = len < in.n ? len : in.n;
+
+        if (take < 4) {
+            break;
+        }
+        memcpy(msg, in.p, take);
+        in.p += take;
+        in.n -= take;
+        handle(&s, take);
+    }
+    p9_server_destroy(&s);
+    /* The share as it was: nothing made, nothing written. */
+    snprintf(p, sizeof(p), "%s/a", share);
+    FUZZ_CHECK(stat(p, &st) == 0 && st.st_size == 13);
+    FUZZ_CHECK(stat(share, &st) == 0 && st.st_nlink == 3);
+    return 0;
+}

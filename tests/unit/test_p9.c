@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 9P2000.L server (devices/p9.c) against a client written here, on a
+ * share made in a temporary directory next to a directory it must never
+ * reach: version and attach; walk, getattr, lopen and read of a file;
+ * readdir; readlink. Escapes refused with the share intact: ".." at the
+ * root, a name with '/', an absolute and a relative symbolic link out
+ * (walked as links, never through), a directory the host swaps for a link
+ * to outside after the client walked to it, and one it renames out.
+ * Every change answers EROFS. Malformed messages: a size that disagrees,
+ * a truncated walk, a count past msize, an unknown fid or type.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/p9.h"
+#include "unit.h"
+
+static unsigned unit_failures;
+
+enum {
+    RLERROR = 7,
+    TSTATFS = 8,
+    TLOPEN = 12,
+    TREADLINK = 22,
+    TGETATTR = 24,
+    TREADDIR = 40,
+    TMKDIR = 72,
+    TVERSION = 100,
+    TATTACH = 104,
+    TWALK = 110,
+    TREAD = 116,
+    TWRITE = 118,
+    TCLUNK = 120,
+};
+
+static struct p9_server srv;
+static uint8_t req[8192], rep[P9_MSIZE_MAX];
+static size_t qlen, rlen;
+
+/* Building a request. */
+static void begin(uint8_t type)
+{
+    qlen = 7;
+    req[4] = type;
+    req[5] = 0x34;
+    req[6] = 0x12;
+}
+
+static void p_n(uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        req[qlen++] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void p_s(const char *s)
+{
+    size_t n = strlen(s);
+
+    p_n(n, 2);
+    memcpy(req + qlen, s, n);
+    qlen += n;
+}
+
+/* Send: the reply's type, or -1 when the server refused the message. */
+static int send(void)
+{
+    for (unsigned i = 0; i < 4; i++) {
+        req[i] = (uint8_t)(qlen >> (8 * i));
+    }
+    if (p9_server_handle(&srv, req, qlen, rep, sizeof(rep), &rlen) < 0) {
+        return -1;
+    }
+    CHECK(rlen >= 7 && rep[0] == (uint8_t)rlen && rep[5] == 0x34 &&
+              rep[6] == 0x12,
+          "reply header: len %zu, tag %02x%02x", rlen, rep[6], rep[5]);
+    return rep[4];
+}
+
+static uint64_t g_n(size_t off, unsigned n)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        v |= (uint64_t)rep[off + i] << (8 * i);
+    }
+    return v;
+}
+
+/* The errno of an Rlerror reply, or 0 for any other. */
+static int lerror(int type)
+{
+    return type == RLERROR ? (int)g_n(7, 4) : 0;
+}
+
+static int walk(uint32_t fid, uint32_t newfid, int n, const char *const *names)
+{
+    begin(TWALK);
+    p_n(fid, 4);
+    p_n(newfid, 4);
+    p_n((uint64_t)n, 2);
+    for (int i = 0; i < n; i++) {
+        p_s(names[i]);
+    }
+    return send();
+}
+
+static int simple(uint8_t type, uint32_t fid)
+{
+    begin(type);
+    p_n(fid, 4);
+    return send();
+}
+
+static int getattr(uint32_t fid)
+{
+    begin(TGETATTR);
+    p_n(fid, 4);
+    p_n(0x7ff, 8);
+    return send();
+}
+
+static int attach(uint32_t fid)
+{
+    begin(TATTACH);
+    p_n(fid, 4);
+    p_n(UINT32_MAX, 4);
+    p_s("user");
+    p_s("");
+    p_n(0, 4);
+    return send();
+}
+
+static int lopen(uint32_t fid, uint32_t flags)
+{
+    begin(TLOPEN);
+    p_n(fid, 4);
+    p_n(flags, 4);
+    return send();
+}
+
+static char dir[] = "/tmp/test_p9.XXXXXX";
+static char share[64], outside[64];
+
+static void make_tree(void)
+{
+    char p[128];
+    FILE *f;
+
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(share, sizeof(share), "%s/share", dir);
+    snprintf(outside, sizeof(outside), "%s/outside", dir);
+    CHECK(mkdir(share, 0755) == 0 && mkdir(outside, 0755) == 0, "mkdir");
+    snprintf(p, sizeof(p), "%s/secret", outside);
+    f = fopen(p, "w");
+    CHECK(f && fputs("secret\n", f) >= 0 && fclose(f) == 0, "secret");
+    snprintf(p, sizeof(p), "%s/hello.txt", share);
+    f = fopen(p, "w");
+    CHECK(f && fputs("hello 9p\n", f) >= 0 && fclose(f) == 0, "hello");
+    snprintf(p, sizeof(p), "%s/sub", share);
+    CHECK(mkdir(p, 0755) == 0, "sub");
+    snprintf(p, sizeof(p), "%s/sub/inner", share);
+    f = fopen(p, "w");
+    CHECK(f && fclose(f) == 0, "inner");
+    snprintf(p, sizeof(p), "%s/abs", share);
+    CHECK(symlink(outside, p) == 0, "abs link");
+    snprintf(p, sizeof(p), "%s/up", share);
+    CHECK(symlink("../outside", p) == 0, "up link");
+}
+
+static void test_read_path(void)
+{
+    static const char *const hello[] = {"hello.txt"};
+
+    CHECK(walk(1, 2, 1, hello) == TWALK + 1 && g_n(7, 2) == 1 && rep[9] == 0,
+          "walk hello.txt: type %d, nwqid %llu", rep[4],
+          (unsigned long long)g_n(7, 2));
+    /* size: after valid[8] qid[13] mode[4] uid[4] gid[4] nlink[8] rdev[8]. */
+    CHECK(getattr(2) == TGETATTR + 1 && g_n(56, 8) == 9, "getattr size %llu",
+          (unsigned long long)g_n(56, 8));
+    CHECK(lopen(2, O_RDONLY) == TLOPEN + 1, "lopen: %d", lerror(rep[4]));
+    begin(TREAD);
+    p_n(2, 4);
+    p_n(0, 8);
+    p_n(100, 4);
+    CHECK(send() == TREAD + 1 && g_n(7, 4) == 9 &&
+              memcmp(rep + 11, "hello 9p\n", 9) == 0,
+          "read: %llu bytes", (unsigned long long)g_n(7, 4));
+    /* A count past msize is cut to what fits. */
+    begin(TREAD);
+    p_n(2, 4);
+    p_n(0, 8);
+    p_n(UINT32_MAX, 4);
+    CHECK(send() == TREAD + 1 && g_n(7, 4) == 9, "read of 4 GiB");
+    CHECK(lopen(2, O_RDONLY) == RLERROR, "a second lopen");
+    CHECK(simple(TCLUNK, 2) == TCLUNK + 1, "clunk");
+    CHECK(lerror(simple(TCLUNK, 2)) == EBADF, "clunk twice");
+    CHECK(lerror(getattr(77)) == EBADF, "an unknown fid");
+    CHECK(simple(TSTATFS, 1) == TSTATFS + 1, "statfs: %d", lerror(rep[4]));
+}
+
+static bool readdir_has(const char *name)
+{
+    size_t n = g_n(7, 4), off = 11, len = strlen(name);
+
+    while (off + 24 <= 11 + n) {
+        size_t nl = g_n(off + 22, 2);
+
+        if (nl == len && memcmp(rep + off + 24, name, len) == 0) {
+            return true;
+        }
+        off += 24 + nl;
+    }
+    return false;
+}
+
+static void test_readdir(void)
+{
+    CHECK(walk(1, 3, 0, NULL) == TWALK + 1, "clone the root");
+    CHECK(lopen(3, O_RDONLY | O_DIRECTORY) == TLOPEN + 1, "lopen dir: %d",
+          lerror(rep[4]));
+    begin(TREADDIR);
+    p_n(3, 4);
+    p_n(0, 8);
+    p_n(4000, 4);
+    CHECK(send() == TREADDIR + 1 && readdir_has("hello.txt") &&
+              readdir_has("sub") && readdir_has("abs") &&
+              !readdir_has("secret"),
+          "readdir of the root");
+    /* A count too small for one entry: an empty answer, no overrun. */
+    begin(TREADDIR);
+    p_n(3, 4);
+    p_n(0, 8);
+    p_n(10, 4);
+    CHECK(send() == TREADDIR + 1 && g_n(7, 4) == 0, "readdir of 10 bytes");
+    CHECK(simple(TCLUNK, 3) == TCLUNK + 1, "clunk dir");
+}
+
+static void test_escapes(void)
+{
+    static const char *const up_out[] = {"..", "outside"};
+    static const char *const up_up[] = {"..", "..", "hello.txt"};
+    static const char *const slash[] = {"sub/inner"};
+    static const char *const dot[] = {"."};
+    static const char *const through_abs[] = {"abs", "secret"};
+    static const char *const through_up[] = {"up", "secret"};
+    static const char *const abs[] = {"abs"};
+    static const char *const sub[] = {"sub"};
+    static const char *const inner[] = {"inner"};
+    char from[128], to[128];
+
+    CHECK(walk(1, 4, 2, up_out) == TWALK + 1 && g_n(7, 2) == 1,
+          "'..' then 'outside': type %d, nwqid %llu", rep[4],
+          (unsigned long long)g_n(7, 2));
+    CHECK(lerror(getattr(4)) == EBADF, "a cut walk bound its fid");
+    CHECK(walk(1, 4, 3, up_up) == TWALK + 1 && g_n(7, 2) == 3,
+          "'..' above the root stays there");
+    CHECK(simple(TCLUNK, 4) == TCLUNK + 1, "clunk");
+    CHECK(lerror(walk(1, 4, 1, slash)) == EINVAL, "a name with '/'");
+    CHECK(lerror(walk(1, 4, 1, dot)) == EINVAL, "'.'");
+    /* Through a link: the link itself is walked to, then the walk stops
+     * (one qid of two) and binds nothing. */
+    CHECK(walk(1, 4, 2, through_abs) == TWALK + 1 && g_n(7, 2) == 1 &&
+              rep[9] == 0x02,
+          "through an absolute link: nwqid %llu",
+          (unsigned long long)g_n(7, 2));
+    CHECK(lerror(getattr(4)) == EBADF, "a cut walk bound its fid");
+    CHECK(walk(1, 4, 2, through_up) == TWALK + 1 && g_n(7, 2) == 1,
+          "through a relative link out");
+    CHECK(walk(1, 5, 1, abs) == TWALK + 1, "walk to the link");
+    CHECK(simple(TREADLINK, 5) == TREADLINK + 1 && g_n(7, 2) == strlen(outside),
+          "readlink");
+    CHECK(lerror(lopen(5, O_RDONLY)) == ELOOP, "lopen of a link: %d",
+          lerror(rep[4]));
+    CHECK(simple(TCLUNK, 5) == TCLUNK + 1, "clunk");
+
+    /* Races: a walked-to directory swapped for a link out, then renamed
+     * out of the share: nothing beyond the share is reached. */
+    CHECK(walk(1, 6, 1, sub) == TWALK + 1, "walk to sub");
+    snprintf(from, sizeof(from), "%s/sub", share);
+    snprintf(to, sizeof(to), "%s/sub.away", outside);
+    CHECK(rename(from, to) == 0 && symlink(outside, from) == 0,
+          "swap sub for a link");
+    CHECK(lerror(walk(6, 7, 1, inner)) == ELOOP, "walk below a swapped dir: %d",
+          lerror(rep[4]));
+    CHECK(lerror(lopen(6, O_RDONLY | O_DIRECTORY)) == ENOTDIR,
+          "lopen of a swapped dir: %d", lerror(rep[4]));
+    CHECK(lerror(lopen(6, O_RDONLY)) == ELOOP, "lopen of a swapped dir: %d",
+          lerror(rep[4]));
+    CHECK(unlink(from) == 0, "unlink the link");
+    CHECK(lerror(walk(6, 7, 1, inner)) == ENOENT,
+          "walk below a dir renamed out: %d", lerror(rep[4]));
+    CHECK(rename(to, from) == 0, "put sub back");
+    CHECK(walk(6, 7, 1, inner) == TWALK + 1, "walk below sub again");
+}
+
+static void test_read_only(void)
+{
+    static const char *const hello[] = {"hello.txt"};
+    char p[128];
+    struct stat st;
+
+    CHECK(walk(1, 8, 1, hello) == TWALK + 1, "walk");
+    CHECK(lerror(lopen(8, O_WRONLY)) == EROFS, "lopen for writing");
+    CHECK(lerror(lopen(8, O_RDONLY | O_TRUNC)) == EROFS, "O_TRUNC");
+    begin(TWRITE);
+    p_n(8, 4);
+    p_n(0, 8);
+    p_n(1, 4);
+    p_n('x', 1);
+    CHECK(lerror(send()) == EROFS, "write");
+    begin(TMKDIR);
+    p_n(1, 4);
+    p_s("newdir");
+    p_n(0755, 4);
+    p_n(0, 4);
+    CHECK(lerror(send()) == EROFS, "mkdir");
+    snprintf(p, sizeof(p), "%s/newdir", share);
+    CHECK(stat(p, &st) < 0, "mkdir made a directory");
+    snprintf(p, sizeof(p), "%s/hello.txt", share);
+    CHECK(stat(p, &st) == 0 && st.st_size == 9, "hello.txt changed");
+}
+
+static void test_malformed(void)
+{
+    begin(TWALK);
+    p_n(1, 4);
+    p_n(9, 4);
+    p_n(3, 2);
+    p_s("sub");
+    CHECK(lerror(send()) == EPROTO, "a walk with 1 of 3 names");
+    begin(TCLUNK);
+    p_n(1, 4);
+    req[0] = 99; /* size disagrees: send() rewrites it, so go direct */
+    CHECK(p9_server_handle(&srv, req, 5, rep, sizeof(rep), &rlen) == -EPROTO,
+          "a message shorter than its header");
+    begin(TCLUNK);
+    p_n(1, 2); /* a fid of 2 bytes */
+    CHECK(lerror(send()) == EPROTO, "a truncated clunk");
+    begin(200);
+    CHECK(lerror(send()) == EOPNOTSUPP, "an unknown type");
+    CHECK(lerror(attach(1)) == EBADF, "attach to a fid in use");
+}
+
+int main(void)
+{
+    int ret;
+
+    make_tree();
+    ret = p9_server_init(&srv, share);
+    CHECK(ret == 0, "init: %d", ret);
+    if (ret) {
+        return 1;
+    }
+    CHECK(lerror(attach(1)) == EPROTO, "attach before version");
+    begin(TVERSION);
+    p_n(65536, 4);
+    p_s("9P2000.L");
+    CHECK(send() == TVERSION + 1 && g_n(7, 4) == 65536 && g_n(11, 2) == 8 &&
+              memcmp(rep + 13, "9P2000.L", 8) == 0,
+          "version");
+    CHECK(attach(1) == TATTACH + 1 && rep[7] == 0x80, "attach: %d",
+          lerror(rep[4]));
+    test_read_path();
+    test_readdir();
+    test_escapes();
+    test_read_only();
+    test_malformed();
+    p9_server_destroy(&srv);
+    {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+    printf("test_p9: %u failures\n", unit_failures);
+    return unit_failures ? 1 : 0;
+}
