@@ -379,15 +379,16 @@ static int do_attach(struct p9_server *s, struct rd *r, struct wr *w)
     if (ret < 0) {
         return ret;
     }
+    /* The reply first: a reply that does not fit binds nothing. */
+    put_qid(w, &st);
+    if (w->err) {
+        return -ENOBUFS;
+    }
     root = strdup("");
     if (!root) {
         return -ENOMEM;
     }
-    ret = fid_set(s, fid, root);
-    if (ret == 0) {
-        put_qid(w, &st);
-    }
-    return ret;
+    return fid_set(s, fid, root);
 }
 
 static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
@@ -448,10 +449,11 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
         count[0] = (uint8_t)done;
         count[1] = (uint8_t)(done >> 8);
     }
-    /* A walk cut short answers the qids it found and binds nothing. */
-    if (done < nw) {
+    /* A walk cut short answers the qids it found and binds nothing; so
+     * does one whose reply does not fit. */
+    if (done < nw || w->err) {
         free(path);
-        return 0;
+        return w->err ? -ENOBUFS : 0;
     }
     return fid_set(s, newfid, path);
 }
@@ -525,9 +527,13 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
         close(fd);
         return e;
     }
-    f->fd = fd;
     put_qid(w, &st);
     put32(w, s->msize - HDR - 4);
+    if (w->err) {
+        close(fd);
+        return -ENOBUFS;
+    }
+    f->fd = fd;
     return 0;
 }
 
@@ -831,9 +837,10 @@ int p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
     if (ret == 0 && w.err) {
         ret = -ENOBUFS;
     }
-    s->nr_requests++;
+    /* Atomic: the machine reads them from another thread. */
+    __atomic_add_fetch(&s->nr_requests, 1, __ATOMIC_RELAXED);
     if (ret < 0) {
-        s->nr_errors++;
+        __atomic_add_fetch(&s->nr_errors, 1, __ATOMIC_RELAXED);
         w = (struct wr){out, HDR, out_cap, false};
         put32(&w, (uint32_t)-ret);
         type = P9_RLERROR - 1;

@@ -769,6 +769,53 @@ static void test_disks(void)
           CLI_MAX_DISKS + 1, r, why);
 }
 
+/* --share DIR[,tag=T][,ro], repeatable; rw refused. */
+static void test_shares(void)
+{
+    static const char *const bad[] = {
+        ",tag=x",     "/srv,rw",
+        "/srv,tag=",  "/srv,tag=123456789012345678901234567890123",
+        "/srv,bogus",
+    };
+    char why[256];
+    struct run_opts o;
+    struct args a;
+    int r;
+
+    memset(&a, 0, sizeof(a));
+    args_add(&a, "--share");
+    args_add(&a, "/,tag=root,ro");
+    args_add(&a, "--share=/srv");
+    r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+    CHECK(r == 0, "two shares: %d (%s)", r, why);
+    if (r == 0) {
+        CHECK(o.mc.nr_shares == 2 && o.mc.shares == o.shares &&
+                  strcmp(o.shares[0].path, "/") == 0 &&
+                  strcmp(o.shares[0].tag, "root") == 0 &&
+                  strcmp(o.shares[1].path, "/srv") == 0 &&
+                  strcmp(o.shares[1].tag, "share1") == 0,
+              "shares: %zu", o.mc.nr_shares);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        args_add(&a, "--share");
+        args_add(&a, bad[i]);
+        why[0] = '\0';
+        r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+        CHECK(r == -EINVAL && strncmp(why, "--share", 7) == 0 &&
+                  !strchr(why, '\n'),
+              "--share %s: %d (%s)", bad[i], r, why);
+    }
+    memset(&a, 0, sizeof(a));
+    for (int i = 0; i <= CLI_MAX_SHARES; i++) {
+        args_add(&a, "--share");
+        args_add(&a, "/srv");
+    }
+    r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+    CHECK(r == -EINVAL && strstr(why, "at most"), "%d shares: %d (%s)",
+          CLI_MAX_SHARES + 1, r, why);
+}
+
 /* Every run option against every guest kind: refused, with one line that
  * names the option, exactly where its table entry says it does not apply;
  * and every entry says where it applies. */
@@ -860,6 +907,7 @@ int main(void)
     test_run_short_why();
     test_guest_kinds();
     test_disks();
+    test_shares();
     printf("test_cli: %zu size cases, %zu option cases, %zu refusals, %u "
            "known bugs, %u failures\n",
            sizeof(size_cases) / sizeof(size_cases[0]),

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "devices/virtio_9p.h"
 
 #define MIB (1ull << 20)
 
@@ -40,6 +41,7 @@ enum {
     O_KVM_DEVICE,
     O_SANDBOX,
     O_DISK,
+    O_SHARE,
     O_RNG,
     O_VIRTIO_CMDLINE,
     O_CONSOLE,
@@ -113,6 +115,11 @@ static const struct opt run_opts_table[] = {
      "a raw image as a virtio-blk disk (/dev/vda, vdb, ... in order); "
      "repeatable",
      NULL, O_DISK, GUEST_KERNELS},
+    {"--share", "DIR[,tag=T]",
+     "a host directory, read-only over virtio-9p (mount -t 9p -o "
+     "trans=virtio TAG /mnt); tags default to share0, share1, ...; "
+     "repeatable",
+     NULL, O_SHARE, GUEST_KERNELS},
     {"--rng", NULL, "a virtio-rng device (entropy from the host's getrandom)",
      NULL, O_RNG, GUEST_KERNELS},
     {"--virtio-cmdline", NULL,
@@ -316,6 +323,57 @@ static int parse_disk(struct run_opts *o, const char *name, const char *v,
     return 0;
 }
 
+/* --share DIR[,tag=T] */
+static int parse_share(struct run_opts *o, const char *name, const char *v,
+                       char *why, size_t whylen)
+{
+    static const char *const tags[CLI_MAX_SHARES] = {"share0", "share1",
+                                                     "share2", "share3"};
+    size_t i = o->mc.nr_shares;
+    struct machine_share *sh = &o->shares[i];
+    char *buf = o->share_arg[i], *save = NULL, *tok;
+
+    if (i == CLI_MAX_SHARES) {
+        snprintf(why, whylen, "%s %s: at most %d shares", name, v,
+                 CLI_MAX_SHARES);
+        return -EINVAL;
+    }
+    if (strlen(v) >= CLI_DISK_ARG_MAX) {
+        snprintf(why, whylen, "%s: longer than %d characters", name,
+                 CLI_DISK_ARG_MAX - 1);
+        return -EINVAL;
+    }
+    memcpy(buf, v, strlen(v) + 1);
+    sh->path = strtok_r(buf, ",", &save);
+    sh->tag = tags[i];
+    if (!sh->path || v[0] == ',') {
+        snprintf(why, whylen, "%s %s: needs the directory first", name, v);
+        return -EINVAL;
+    }
+    while ((tok = strtok_r(NULL, ",", &save))) {
+        if (strncmp(tok, "tag=", 4) == 0 && tok[4] &&
+            strlen(tok + 4) <= VIRTIO_9P_TAG_MAX) {
+            sh->tag = tok + 4;
+        } else if (strcmp(tok, "ro") == 0 || strcmp(tok, "readonly") == 0) {
+            continue;
+        } else if (strcmp(tok, "rw") == 0) {
+            snprintf(why, whylen,
+                     "%s %s: rw: shares are read-only (no writable share "
+                     "support)",
+                     name, v);
+            return -EINVAL;
+        } else {
+            snprintf(why, whylen,
+                     "%s %s: unknown '%s' (tag=T of 1 to %d characters, ro)",
+                     name, v, tok, VIRTIO_9P_TAG_MAX);
+            return -EINVAL;
+        }
+    }
+    o->mc.nr_shares = i + 1;
+    o->mc.shares = o->shares;
+    return 0;
+}
+
 /* Options of the memory room. */
 static int apply_memory(struct run_opts *o, int id, const char *name,
                         const char *v, char *why, size_t whylen)
@@ -456,6 +514,8 @@ static int apply_host(struct run_opts *o, int id, const char *name,
         return 0;
     case O_DISK:
         return parse_disk(o, name, v, why, whylen);
+    case O_SHARE:
+        return parse_share(o, name, v, why, whylen);
     case O_RNG:
         o->mc.virtio_rng = true;
         return 0;
@@ -583,6 +643,17 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
             }
         }
         o->mc.disks = o->mc.nr_disks ? o->disks : NULL;
+        /* So do the shares' (a default tag is a constant string). */
+        for (size_t i = 0; i < o->mc.nr_shares; i++) {
+            struct machine_share *sh = &o->shares[i];
+            const char *a = tmp.share_arg[i];
+
+            sh->path = o->share_arg[i] + (sh->path - a);
+            if (sh->tag >= a && sh->tag < a + CLI_DISK_ARG_MAX) {
+                sh->tag = o->share_arg[i] + (sh->tag - a);
+            }
+        }
+        o->mc.shares = o->mc.nr_shares ? o->shares : NULL;
     }
     return ret;
 }

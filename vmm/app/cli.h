@@ -26,6 +26,8 @@
 /* --disk options at most (the PC's virtio slots, one kept for --rng). */
 #define CLI_MAX_DISKS 6
 #define CLI_DISK_ARG_MAX 1024
+/* --share options at most. */
+#define CLI_MAX_SHARES 4
 
 /* What `vmm run` was asked to do. */
 struct run_opts {
@@ -45,6 +47,9 @@ struct run_opts {
      * their paths and serials point into (disk_arg). */
     struct machine_disk disks[CLI_MAX_DISKS];
     char disk_arg[CLI_MAX_DISKS][CLI_DISK_ARG_MAX];
+    /* --share: mc.shares points here; paths and tags into (share_arg). */
+    struct machine_share shares[CLI_MAX_SHARES];
+    char share_arg[CLI_MAX_SHARES][CLI_DISK_ARG_MAX];
 };
 
 /*

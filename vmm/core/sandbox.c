@@ -71,7 +71,16 @@ static const int allowed[] = {
     SCMP_SYS(unlink),
 };
 
-static int sandbox_install(char *why, size_t whylen)
+/* What a --share's 9P server adds (devices/p9.c): its opens resolve with
+ * openat2's RESOLVE_BENEATH and O_NOFOLLOW, whose flags live in a struct
+ * seccomp cannot read; only allowed when there is a share. */
+static const int file_server[] = {
+    SCMP_SYS(openat2),
+    SCMP_SYS(fstatfs),
+    SCMP_SYS(readlinkat),
+};
+
+static int sandbox_install(bool shares, char *why, size_t whylen)
 {
     scmp_filter_ctx ctx;
     unsigned i;
@@ -85,6 +94,11 @@ static int sandbox_install(char *why, size_t whylen)
     ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     for (i = 0; ret == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
         ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+    }
+    for (i = 0;
+         shares && ret == 0 && i < sizeof(file_server) / sizeof(file_server[0]);
+         i++) {
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, file_server[i], 0);
     }
     /* Files may be opened for reading only (/proc/self/status at the end
      * of a run). */
@@ -104,9 +118,9 @@ static int sandbox_install(char *why, size_t whylen)
     return ret;
 }
 
-int sandbox_enter(char *why, size_t whylen)
+int sandbox_enter(bool shares, char *why, size_t whylen)
 {
-    return sandbox_install(why, whylen);
+    return sandbox_install(shares, why, whylen);
 }
 
 int sandbox_selftest(char *why, size_t whylen)
@@ -114,7 +128,7 @@ int sandbox_selftest(char *why, size_t whylen)
     int ret, fd, err;
     pid_t pid;
 
-    ret = sandbox_install(why, whylen);
+    ret = sandbox_install(false, why, whylen);
     if (ret < 0) {
         return ret;
     }

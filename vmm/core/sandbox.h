@@ -9,10 +9,16 @@
 #ifndef VMM_SANDBOX_H
 #define VMM_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Install the filter. Returns 0 or -errno with (why) set. */
-__attribute__((warn_unused_result)) int sandbox_enter(char *why, size_t whylen);
+/*
+ * Install the filter; with (shares), what a 9P server needs too (openat2,
+ * whose flags seccomp cannot see: its confinement is openat2's own
+ * RESOLVE_BENEATH). Returns 0 or -errno with (why) set.
+ */
+__attribute__((warn_unused_result)) int sandbox_enter(bool shares, char *why,
+                                                      size_t whylen);
 
 /*
  * Check the filter from the inside: enter it, then try a forbidden call

@@ -24,6 +24,7 @@
 #include "devices/serial8250.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
+#include "devices/virtio_9p.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_rng.h"

@@ -623,7 +623,7 @@ static int run_vm(struct machine *m, uint64_t t0_ns, uint64_t *t_run,
         /* Thread start-up (and sanitizer runtimes' per-thread set-up) is
          * not steady state: let it finish outside the filter. */
         vcpu_set_wait_ready(&m->vcpus);
-        ret = sandbox_enter(why, whylen);
+        ret = sandbox_enter(cfg->nr_shares > 0, why, whylen);
         if (ret < 0) {
             vcpu_set_end(&m->vcpus, VMM_EXIT_ERROR, "sandbox failed");
         }

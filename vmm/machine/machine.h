@@ -41,6 +41,13 @@ struct machine_disk {
     } aio;
 };
 
+/* --share: a host directory served read-only over virtio-9p. */
+struct machine_share {
+    const char *path;
+    /* The mount tag (1 to 32 bytes). */
+    const char *tag;
+};
+
 struct machine_config {
     /* The image to boot: (image, image_size) in memory, named (image_name)
      * in messages. */
@@ -106,6 +113,9 @@ struct machine_config {
     const struct machine_disk *disks;
     size_t nr_disks;
     bool virtio_rng;
+    /* After the disks, the rng and the console. */
+    const struct machine_share *shares;
+    size_t nr_shares;
     bool virtio_cmdline;
     /* --console virtio: a virtio-console (hvc0) takes the typed input and
      * console=hvc0 ends the kernel command line; the UART stays. */
@@ -134,7 +144,7 @@ enum machine_outcome {
 /* One virtio device's counters (machine_result.virtio). */
 #define MACHINE_MAX_VIRTIO 8
 struct machine_virtio_stats {
-    /* "blk", "rng" or "console". */
+    /* "blk", "rng", "console" or "9p". */
     const char *device;
     /* Queue notifications through KVM_IOEVENTFD, interrupts through
      * KVM_IRQFD (false: served by hand, slower). */

@@ -32,7 +32,7 @@
  * command-line form of a device finds its IRQ without ACPI. */
 static const uint8_t pc_virtio_irqs[PC_VIRTIO_MAX] = {5, 6, 7, 10, 11, 14, 15};
 
-enum { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE };
+enum { VDEV_BLK, VDEV_RNG, VDEV_CONSOLE, VDEV_9P };
 
 struct pc_vdev {
     struct machine *m;
@@ -41,6 +41,7 @@ struct pc_vdev {
         struct virtio_blk blk;
         struct virtio_rng rng;
         struct virtio_console con;
+        struct virtio_9p p9;
     } u;
     struct virtio_mmio *t;
     uint64_t base;
@@ -192,10 +193,18 @@ static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
         d->t = &d->u.rng.transport;
         return virtio_rng_init(&d->u.rng, &pc_ram_ops, m, &vdev_hooks, d);
     }
-    d->kind = VDEV_CONSOLE;
-    d->t = &d->u.con.transport;
-    return virtio_console_init(&d->u.con, &con_hooks, m, &pc_ram_ops, m,
-                               &vdev_hooks, d);
+    i -= (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u);
+    if (cfg->console_virtio && i == 0) {
+        d->kind = VDEV_CONSOLE;
+        d->t = &d->u.con.transport;
+        return virtio_console_init(&d->u.con, &con_hooks, m, &pc_ram_ops, m,
+                                   &vdev_hooks, d);
+    }
+    i -= cfg->console_virtio ? 1u : 0u;
+    d->kind = VDEV_9P;
+    d->t = &d->u.p9.transport;
+    return virtio_9p_init(&d->u.p9, cfg->shares[i].path, cfg->shares[i].tag,
+                          &pc_ram_ops, m, &vdev_hooks, d);
 }
 
 /* Eventfds, and KVM's ioeventfds and irqfd where it takes them. */
@@ -274,6 +283,8 @@ static int vdev_destroy_dev(struct pc_vdev *d)
         return virtio_blk_destroy(&d->u.blk);
     case VDEV_RNG:
         return virtio_rng_destroy(&d->u.rng);
+    case VDEV_9P:
+        return virtio_9p_destroy(&d->u.p9);
     default:
         return virtio_console_destroy(&d->u.con);
     }
@@ -331,7 +342,7 @@ static int vdev_new(struct machine *m, unsigned i, struct pc_vdev **out)
 unsigned pc_virtio_count(const struct machine_config *cfg)
 {
     return (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u) +
-           (cfg->console_virtio ? 1u : 0u);
+           (cfg->console_virtio ? 1u : 0u) + (unsigned)cfg->nr_shares;
 }
 
 int pc_virtio_init(struct machine *m, char *why, size_t whylen)
@@ -358,6 +369,13 @@ int pc_virtio_init(struct machine *m, char *why, size_t whylen)
                          ? "aio=io_uring: io_uring not available: "
                          : "",
                      strerror(-ret));
+            return ret;
+        }
+        if (ret < 0 && pc->virtio[i] && pc->virtio[i]->kind == VDEV_9P) {
+            const struct machine_share *sh =
+                &m->cfg->shares[i + m->cfg->nr_shares - n];
+
+            snprintf(why, whylen, "--share %s: %s", sh->path, strerror(-ret));
             return ret;
         }
         if (ret < 0) {
@@ -430,6 +448,12 @@ void pc_virtio_stats(struct machine *m, struct machine_result *res)
             s->requests = d->u.rng.chains;
             s->errors = 0;
             virtio_mmio_unlock(d->t);
+        } else if (d->kind == VDEV_9P) {
+            s->device = "9p";
+            s->requests =
+                __atomic_load_n(&d->u.p9.nr_requests, __ATOMIC_RELAXED);
+            s->errors =
+                __atomic_load_n(&d->u.p9.server.nr_errors, __ATOMIC_RELAXED);
         } else {
             virtio_mmio_lock(d->t);
             s->device = "console";

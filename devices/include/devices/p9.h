@@ -49,7 +49,8 @@ struct p9_server {
     struct p9_fid *fids[P9_MAX_FIDS];
     unsigned nr_fids;
     uint8_t *dirbuf;
-    /* Requests answered, and those answered Rlerror. */
+    /* Requests answered, and those answered Rlerror (atomic: read them
+     * with __atomic_load_n from other threads). */
     uint64_t nr_requests, nr_errors;
 };
 

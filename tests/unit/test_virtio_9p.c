@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-9p (devices/virtio_9p.c) behind its virtio-mmio transport, driven
+ * through as_access(): device ID 9, the mount tag in the configuration
+ * space, a Tversion and a Tattach answered through a chain split across
+ * buffers (as Linux's zero-copy reads split theirs), a reply cut to a
+ * small writable side staying a valid Rlerror, and a chain with no room
+ * for any reply breaking the queue (NEEDS_RESET).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <urcu.h>
+
+#include "devices/virtio_9p.h"
+#include "mem/address_space.h"
+#include "unit.h"
+#include "vq_driver.h"
+
+static unsigned unit_failures;
+
+#define BASE 0x10000
+#define RAM_SIZE (1u << 20)
+#define QSIZE 16
+#define DESC_GPA 0x1000
+#define AVAIL_GPA 0x2000
+#define USED_GPA 0x3000
+#define REQ_GPA 0x8000
+#define REP_GPA 0x20000
+
+VQD_FAKE_RAM(RAM_SIZE);
+static struct mem_sys *sys;
+static struct address_space *as;
+static uint16_t head;
+
+VQD_MMIO_RW(as, BASE)
+
+static uint32_t used_len(unsigned i)
+{
+    uint32_t v;
+
+    memcpy(&v, ram + USED_GPA + 4 + 8 * i + 4, 4);
+    return v;
+}
+
+/*
+ * Offer a request of (len) bytes at REQ_GPA in two readable buffers and a
+ * reply side of (hdr) + (rest) bytes in two writable ones at REP_GPA.
+ */
+static void offer(uint32_t len, uint32_t hdr, uint32_t rest)
+{
+    uint16_t d = (uint16_t)(4 * (head % 4));
+
+    vqd_put_desc(ram, DESC_GPA, d, REQ_GPA, 3, VQ_DESC_F_NEXT,
+                 (uint16_t)(d + 1));
+    vqd_put_desc(ram, DESC_GPA, d + 1u, REQ_GPA + 3, len - 3, VQ_DESC_F_NEXT,
+                 (uint16_t)(d + 2));
+    vqd_put_desc(ram, DESC_GPA, d + 2u, REP_GPA, hdr,
+                 VQ_DESC_F_WRITE | (rest ? VQ_DESC_F_NEXT : 0),
+                 (uint16_t)(d + 3));
+    vqd_put_desc(ram, DESC_GPA, d + 3u, REP_GPA + hdr, rest, VQ_DESC_F_WRITE,
+                 0);
+    vqd_offer(ram, AVAIL_GPA, QSIZE, d);
+    head++;
+    wr(VMMIO_QUEUE_NOTIFY, 0);
+}
+
+static uint32_t put_msg(uint8_t type, const uint8_t *body, uint32_t n)
+{
+    uint32_t len = 7 + n;
+
+    memcpy(ram + REQ_GPA, &len, 4);
+    ram[REQ_GPA + 4] = type;
+    ram[REQ_GPA + 5] = 9;
+    ram[REQ_GPA + 6] = 0;
+    memcpy(ram + REQ_GPA + 7, body, n);
+    return len;
+}
+
+int main(void)
+{
+    static const uint8_t version[] = {0,   0,   1,   0,   8,   0,   '9',
+                                      'P', '2', '0', '0', '0', '.', 'L'};
+    static const uint8_t attach[] = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+                                     0, 0, 0, 0, 0,    0,    0,    0};
+    char dir[] = "/tmp/test_virtio_9p.XXXXXX";
+    struct mem_region root;
+    struct virtio_9p d;
+    const uint32_t ok = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                        VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK;
+    uint32_t len;
+    int rc;
+
+    rcu_register_thread();
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    CHECK(virtio_9p_init(&d, dir, "", &mem, NULL, NULL, NULL) == -EINVAL,
+          "an empty tag");
+    CHECK(virtio_9p_init(&d, "/nonexistent/x", "t", &mem, NULL, NULL, NULL) ==
+              -ENOENT,
+          "a missing directory");
+    rc = virtio_9p_init(&d, dir, "hostshare", &mem, NULL, NULL, NULL);
+    rc = rc ? rc : mr_init_container(&root, "mmio", 0x100000);
+    rc = rc ? rc : mem_sys_new(&sys);
+    rc = rc ? rc : as_new(sys, "mmio", &root, 0x100000, &as);
+    if (rc == 0) {
+        mem_begin(sys);
+        rc = mr_add_subregion(&root, BASE, &d.transport.region);
+        rc = rc ? rc : mem_commit(sys);
+    }
+    CHECK(rc == 0, "fixture: %d", rc);
+    if (rc) {
+        return 1;
+    }
+    CHECK(rd(VMMIO_DEVICE_ID) == VIRTIO_ID_9P, "device id");
+    wr(VMMIO_DEVICE_FEATURES_SEL, 0);
+    CHECK(rd(VMMIO_DEVICE_FEATURES) & 1, "no MOUNT_TAG feature");
+    CHECK(rd(VIRTIO_MMIO_CONFIG) ==
+              (9u | (uint32_t)'h' << 16 | (uint32_t)'o' << 24),
+          "config: tag_len 9 and 'ho...': 0x%x", rd(VIRTIO_MMIO_CONFIG));
+    wr(VMMIO_DRIVER_FEATURES_SEL, 1);
+    wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
+    wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                         VIRTIO_STATUS_FEATURES_OK);
+    wr(VMMIO_QUEUE_NUM, QSIZE);
+    wr(VMMIO_QUEUE_DESC_LOW, DESC_GPA);
+    wr(VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+    wr(VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
+    wr(VMMIO_QUEUE_READY, 1);
+    wr(VMMIO_STATUS, ok);
+
+    len = put_msg(100, version, sizeof(version));
+    offer(len, 11, 4096);
+    CHECK(vqd_get16(ram, USED_GPA + 2) == 1 && used_len(0) == 21 &&
+              ram[REP_GPA + 4] == 101 && ram[REP_GPA + 5] == 9 &&
+              memcmp(ram + REP_GPA + 13, "9P2000.L", 8) == 0,
+          "Rversion: used len %u, type %u", used_len(0), ram[REP_GPA + 4]);
+    len = put_msg(104, attach, sizeof(attach));
+    offer(len, 11, 4096);
+    CHECK(used_len(1) == 20 && ram[REP_GPA + 4] == 105 &&
+              ram[REP_GPA + 7] == 0x80,
+          "Rattach: used len %u, type %u", used_len(1), ram[REP_GPA + 4]);
+    /* Room for 11 bytes only: an Rattach (20) does not fit, so the
+     * answer is an Rlerror that does. */
+    len = put_msg(104, attach, sizeof(attach));
+
+    ram[REQ_GPA + 7] = 2; /* fid 2 */
+    offer(len, 11, 0);
+    CHECK(used_len(2) == 11 && ram[REP_GPA + 4] == 7,
+          "a reply cut to 11 bytes: used len %u, type %u", used_len(2),
+          ram[REP_GPA + 4]);
+    CHECK(!(rd(VMMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), "broke too early");
+    /* ...and bound nothing: fid 2 is still free. */
+    offer(len, 11, 4096);
+    CHECK(used_len(3) == 20 && ram[REP_GPA + 4] == 105,
+          "attach to fid 2 after a cut reply: type %u", ram[REP_GPA + 4]);
+    /* No room for any reply: the queue breaks. */
+    len = put_msg(100, version, sizeof(version));
+    offer(len, 5, 0);
+    CHECK(rd(VMMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
+          "a 5-byte reply side did not break the queue");
+    CHECK(d.nr_requests == 4, "requests %llu",
+          (unsigned long long)d.nr_requests);
+
+    mem_begin(sys);
+    rc = mr_del_subregion(&root, &d.transport.region);
+    rc = rc ? rc : mem_commit(sys);
+    mem_sys_free(sys);
+    rc = rc ? rc : virtio_9p_destroy(&d);
+    rc = rc ? rc : mr_destroy(&root);
+    CHECK(rc == 0, "teardown: %d", rc);
+    CHECK(rmdir(dir) == 0, "rmdir");
+    rcu_unregister_thread();
+    printf("test_virtio_9p: %u failures\n", unit_failures);
+    return unit_failures ? 1 : 0;
+}
