@@ -269,18 +269,20 @@ static int parse_device(const char *name, const char *v, char *why,
     return 0;
 }
 
-/* --disk PATH[,readonly][,serial=S][,cache=none|writeback]
- *        [,aio=io_uring|threads] */
-static int parse_disk(struct run_opts *o, const char *name, const char *v,
-                      char *why, size_t whylen)
+/*
+ * The head of a repeatable PATH[,FIELD]... option: entry (i) of at most
+ * (max) (called (what) in the plural), (v) copied into bufs[i], its first
+ * field (which must be there: (first_is) names it) in (*first) and
+ * strtok_r()'s state for the rest in (*save). -EINVAL with one line in
+ * (why) otherwise.
+ */
+static int list_arg_begin(const char *name, const char *v, size_t i, size_t max,
+                          const char *what, const char *first_is,
+                          char (*bufs)[CLI_DISK_ARG_MAX], char **first,
+                          char **save, char *why, size_t whylen)
 {
-    size_t i = o->mc.nr_disks;
-    struct machine_disk *d = &o->disks[i];
-    char *buf = o->disk_arg[i], *save = NULL, *tok;
-
-    if (i == CLI_MAX_DISKS) {
-        snprintf(why, whylen, "%s %s: at most %d disks", name, v,
-                 CLI_MAX_DISKS);
+    if (i >= max) {
+        snprintf(why, whylen, "%s %s: at most %zu %s", name, v, max, what);
         return -EINVAL;
     }
     if (strlen(v) >= CLI_DISK_ARG_MAX) {
@@ -288,14 +290,35 @@ static int parse_disk(struct run_opts *o, const char *name, const char *v,
                  CLI_DISK_ARG_MAX - 1);
         return -EINVAL;
     }
-    memcpy(buf, v, strlen(v) + 1);
-    memset(d, 0, sizeof(*d));
-    d->fd = -1;
-    d->path = strtok_r(buf, ",", &save);
-    if (!d->path || v[0] == ',') {
-        snprintf(why, whylen, "%s %s: needs the image's path first", name, v);
+    memcpy(bufs[i], v, strlen(v) + 1);
+    *save = NULL;
+    *first = strtok_r(bufs[i], ",", save);
+    if (!*first || v[0] == ',') {
+        snprintf(why, whylen, "%s %s: needs %s first", name, v, first_is);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* --disk PATH[,readonly][,serial=S][,cache=none|writeback]
+ *        [,aio=io_uring|threads] */
+static int parse_disk(struct run_opts *o, const char *name, const char *v,
+                      char *why, size_t whylen)
+{
+    size_t i = o->mc.nr_disks;
+    struct machine_disk *d;
+    char *path, *save, *tok;
+    int ret =
+        list_arg_begin(name, v, i, CLI_MAX_DISKS, "disks", "the image's path",
+                       o->disk_arg, &path, &save, why, whylen);
+
+    if (ret < 0) {
+        return ret;
+    }
+    d = &o->disks[i];
+    memset(d, 0, sizeof(*d));
+    d->fd = -1;
+    d->path = path;
     while ((tok = strtok_r(NULL, ",", &save))) {
         if (strcmp(tok, "readonly") == 0 || strcmp(tok, "readonly=on") == 0) {
             d->readonly = true;
@@ -330,26 +353,18 @@ static int parse_share(struct run_opts *o, const char *name, const char *v,
     static const char *const tags[CLI_MAX_SHARES] = {"share0", "share1",
                                                      "share2", "share3"};
     size_t i = o->mc.nr_shares;
-    struct machine_share *sh = &o->shares[i];
-    char *buf = o->share_arg[i], *save = NULL, *tok;
+    struct machine_share *sh;
+    char *path, *save, *tok;
+    int ret =
+        list_arg_begin(name, v, i, CLI_MAX_SHARES, "shares", "the directory",
+                       o->share_arg, &path, &save, why, whylen);
 
-    if (i == CLI_MAX_SHARES) {
-        snprintf(why, whylen, "%s %s: at most %d shares", name, v,
-                 CLI_MAX_SHARES);
-        return -EINVAL;
+    if (ret < 0) {
+        return ret;
     }
-    if (strlen(v) >= CLI_DISK_ARG_MAX) {
-        snprintf(why, whylen, "%s: longer than %d characters", name,
-                 CLI_DISK_ARG_MAX - 1);
-        return -EINVAL;
-    }
-    memcpy(buf, v, strlen(v) + 1);
-    sh->path = strtok_r(buf, ",", &save);
+    sh = &o->shares[i];
+    sh->path = path;
     sh->tag = tags[i];
-    if (!sh->path || v[0] == ',') {
-        snprintf(why, whylen, "%s %s: needs the directory first", name, v);
-        return -EINVAL;
-    }
     while ((tok = strtok_r(NULL, ",", &save))) {
         if (strncmp(tok, "tag=", 4) == 0 && tok[4] &&
             strlen(tok + 4) <= VIRTIO_9P_TAG_MAX) {
