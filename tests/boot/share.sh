@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Boot one of Debian's kernels with a host directory shared over virtio-9p
 # (--share DIR,tag=host0), under --sandbox.
-#   share.sh VMM cloud|generic CPUS TIMEOUT
+#   share.sh VMM generic CPUS TIMEOUT   (the cloud kernel has no 9p)
 # The initramfs (the busybox one of scripts/get-test-kernel plus the
 # kernel package's virtio and 9p modules) mounts the share (mount -t 9p
 # -o trans=virtio host0), reads a file and a directory, follows a link
