@@ -12,6 +12,8 @@
 #include "devices/blk_uring.h"
 
 #define DEPTH_MAX 4096u
+/* io_uring_submit() may say EAGAIN or EBUSY for a while, not forever. */
+#define SUBMIT_BUSY_MAX 1000u
 
 struct blk_uring {
     struct io_uring ring;
@@ -141,9 +143,18 @@ int blk_uring_run(struct blk_uring *u,
     unsigned left = u->queued;
     int ret = 0;
 
-    if (left) {
-        ret = io_uring_submit_and_wait(&u->ring, left);
-        ret = ret == -EINTR ? 0 : ret;
+    /* Everything queued goes in (a short submit is submitted again:
+     * waiting on entries never submitted would never end). */
+    for (unsigned in = 0, busy = 0; in < left && ret >= 0;) {
+        ret = io_uring_submit(&u->ring);
+        if (ret == -EINTR ||
+            ((ret == -EAGAIN || ret == -EBUSY) && ++busy < SUBMIT_BUSY_MAX)) {
+            ret = 0;
+        } else if (ret > 0) {
+            in += (unsigned)ret;
+        } else if (ret == 0) {
+            ret = -EIO; /* nothing more would go in */
+        }
     }
     while (left && ret >= 0) {
         struct io_uring_cqe *cqe;

@@ -201,11 +201,19 @@ static struct p9_fid *fid_get(struct p9_server *s, uint32_t fid)
     return i < s->nr_fids && s->fids[i]->fid == fid ? s->fids[i] : NULL;
 }
 
-static void fid_free(struct p9_fid *f)
+/* Close (f)'s opened file, if any. */
+static void fid_close(struct p9_server *s, struct p9_fid *f)
 {
     if (f->fd >= 0) {
         close(f->fd);
+        f->fd = -1;
+        s->nr_open--;
     }
+}
+
+static void fid_free(struct p9_server *s, struct p9_fid *f)
+{
+    fid_close(s, f);
     free(f->path);
     free(f);
 }
@@ -215,7 +223,7 @@ static void fid_del(struct p9_server *s, uint32_t fid)
     size_t i = fid_slot(s, fid);
 
     if (i < s->nr_fids && s->fids[i]->fid == fid) {
-        fid_free(s->fids[i]);
+        fid_free(s, s->fids[i]);
         s->nr_fids--;
         memmove(&s->fids[i], &s->fids[i + 1],
                 (s->nr_fids - i) * sizeof(s->fids[0]));
@@ -230,10 +238,7 @@ static int fid_set(struct p9_server *s, uint32_t fid, char *path)
 
     if (i < s->nr_fids && s->fids[i]->fid == fid) {
         f = s->fids[i];
-        if (f->fd >= 0) {
-            close(f->fd);
-            f->fd = -1;
-        }
+        fid_close(s, f);
         free(f->path);
         f->path = path;
         return 0;
@@ -260,7 +265,7 @@ static int fid_set(struct p9_server *s, uint32_t fid, char *path)
 static void fids_clear(struct p9_server *s)
 {
     for (unsigned i = 0; i < s->nr_fids; i++) {
-        fid_free(s->fids[i]);
+        fid_free(s, s->fids[i]);
     }
     s->nr_fids = 0;
 }
@@ -409,6 +414,9 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
     if (nw > MAX_WELEM) {
         return -EINVAL;
     }
+    if (f->fd >= 0) {
+        return -EBUSY; /* 9P: an opened fid is not walked from */
+    }
     if (newfid != fid && fid_get(s, newfid)) {
         return -EBADF;
     }
@@ -502,8 +510,8 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
 {
     struct p9_fid *f = fid_get(s, get32(r));
     uint32_t flags = get32(r);
-    struct stat st;
-    int fd;
+    struct stat before, st;
+    int fd, ret;
 
     if (r->err) {
         return -EPROTO;
@@ -517,15 +525,30 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT))) {
         return -EROFS;
     }
-    fd = share_open(s, f->path, O_RDONLY | (int)(flags & O_DIRECTORY));
+    if (s->nr_open >= P9_MAX_OPEN) {
+        return -EMFILE;
+    }
+    /* Regular files and directories only: a FIFO would block the worker,
+     * a device node is the host's. Looked at before it is opened, and
+     * again after (it may have been swapped meanwhile). */
+    ret = share_stat(s, f->path, &before);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!S_ISREG(before.st_mode) && !S_ISDIR(before.st_mode)) {
+        return -EACCES;
+    }
+    fd = share_open(s, f->path,
+                    O_RDONLY | O_NONBLOCK | O_NOCTTY |
+                        (int)(flags & O_DIRECTORY));
     if (fd < 0) {
         return fd;
     }
-    if (fstat(fd, &st) < 0) {
-        int e = -errno;
-
+    if (fstat(fd, &st) < 0 || st.st_ino != before.st_ino ||
+        st.st_dev != before.st_dev ||
+        (st.st_mode & S_IFMT) != (before.st_mode & S_IFMT)) {
         close(fd);
-        return e;
+        return -EAGAIN;
     }
     put_qid(w, &st);
     put32(w, s->msize - HDR - 4);
@@ -534,6 +557,7 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
         return -ENOBUFS;
     }
     f->fd = fd;
+    s->nr_open++;
     return 0;
 }
 
@@ -638,6 +662,9 @@ static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
         }
         w->len = e.len;
     }
+    if (n > 0 && w->len == start) {
+        return -ENOBUFS; /* entries remain: an empty answer would end it */
+    }
     put_n(&(struct wr){cnt, 0, 4, false}, w->len - start, 4);
     return 0;
 }
@@ -645,7 +672,7 @@ static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
 static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
 {
     struct p9_fid *f = fid_get(s, get32(r));
-    char target[PATH_MAX];
+    char target[PATH_MAX + 1];
     ssize_t n;
     int fd;
 
@@ -663,6 +690,9 @@ static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
     close(fd);
     if (n < 0) {
         return errno == ENOENT ? -EINVAL : -errno;
+    }
+    if ((size_t)n == sizeof(target)) {
+        return -ENAMETOOLONG; /* it may have been cut */
     }
     put_str(w, target, (size_t)n);
     return 0;
@@ -737,6 +767,33 @@ static int do_lock(struct p9_server *s, struct rd *r, struct wr *w, bool get)
     return 0;
 }
 
+/* No extended attributes are served: a listing (the empty name) is
+ * empty, any one attribute is absent. */
+static int do_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    struct p9_fid *f = fid_get(s, get32(r));
+    uint32_t newfid = get32(r);
+    uint16_t len;
+    char *path;
+
+    (void)get_str(r, &len);
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f || (newfid != f->fid && fid_get(s, newfid))) {
+        return -EBADF;
+    }
+    if (len) {
+        return -ENODATA;
+    }
+    put64(w, 0);
+    if (w->err) {
+        return -ENOBUFS;
+    }
+    path = strdup(f->path);
+    return path ? fid_set(s, newfid, path) : -ENOMEM;
+}
+
 /* Requests that only need their fid to exist. */
 static int do_fid_only(struct p9_server *s, struct rd *r)
 {
@@ -782,7 +839,7 @@ static int dispatch(struct p9_server *s, uint8_t type, struct rd *r,
     case P9_TFSYNC:
         return do_fid_only(s, r);
     case P9_TXATTRWALK:
-        return do_fid_only(s, r) < 0 ? -EBADF : -ENODATA;
+        return do_xattrwalk(s, r, w);
     case P9_TFLUSH:
         (void)get16(r);
         return r->err ? -EPROTO : 0;

@@ -381,7 +381,7 @@ static void start(struct virtio_blk *b, struct virtqueue *q, unsigned idx)
     sl->queued = false;
     sl->written = 0;
     if (c->out_bytes < HDR_SIZE || c->in_bytes < 1 || !last->write ||
-        chain_read(q, c, 0, &h, sizeof(h)) < 0) {
+        last->len < 1 || chain_read(q, c, 0, &h, sizeof(h)) < 0) {
         sl->written = -EIO;
         return;
     }

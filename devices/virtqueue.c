@@ -57,12 +57,16 @@ static int broken(struct virtqueue *q)
 
 void vq_reset(struct virtqueue *q)
 {
-    const struct vq_mem_ops *mem = q->mem;
-    void *opaque = q->mem_opaque;
-
-    memset(q, 0, sizeof(*q));
-    q->mem = mem;
-    q->mem_opaque = opaque;
+    /* Field by field: (mem) and (mem_opaque) are never written, not even
+     * for a moment, as a device's worker may be using them outside the
+     * transport's lock while the driver resets. */
+    q->size = 0;
+    q->desc_gpa = q->avail_gpa = q->used_gpa = 0;
+    q->event_idx = false;
+    q->ready = false;
+    q->broken = false;
+    q->last_avail = q->used_idx = q->signalled_used = 0;
+    q->signalled_valid = false;
 }
 
 int vq_enable(struct virtqueue *q)

@@ -36,8 +36,10 @@
 /* The largest message this server takes or sends, and what it offers in
  * Rversion when the client asks more. */
 #define P9_MSIZE_MAX (128u * 1024)
-/* Fids a client may hold at once. */
+/* Fids a client may hold at once, and opened files among them (each an
+ * fd of the VMM's). */
 #define P9_MAX_FIDS 4096u
+#define P9_MAX_OPEN 256u
 
 struct p9_fid;
 
@@ -47,7 +49,7 @@ struct p9_server {
     uint32_t msize;
     bool versioned;
     struct p9_fid *fids[P9_MAX_FIDS];
-    unsigned nr_fids;
+    unsigned nr_fids, nr_open;
     uint8_t *dirbuf;
     /* Requests answered, and those answered Rlerror (atomic: read them
      * with __atomic_load_n from other threads). */

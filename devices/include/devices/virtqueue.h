@@ -71,6 +71,8 @@ struct vq_chain {
 };
 
 struct virtqueue {
+    /* (vq_reset() clears every field but mem and mem_opaque by name: a
+     * new field goes there too.) */
     /* Set by the driver through the transport; vq_enable() checks them. */
     uint16_t size;
     uint64_t desc_gpa, avail_gpa, used_gpa;
