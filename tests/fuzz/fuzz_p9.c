@@ -8,7 +8,9 @@
  * with the size, so that most messages reach the parser's body). Checks:
  * no crash or sanitizer report, every reply within its buffer with its
  * size field right, nothing of the outside directory (its file's content
- * or name) in any reply, and the share unchanged.
+ * or name) in any reply that carries the share's bytes (Rread, Rreaddir,
+ * Rreadlink; others may echo the guest's own strings), and the share
+ * unchanged.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -88,7 +90,12 @@ static void handle(struct p9_server *s, size_t len)
     FUZZ_CHECK(out >= 7 && out <= sizeof(rep));
     FUZZ_CHECK((rep[0] | rep[1] << 8 | rep[2] << 16 | (uint32_t)rep[3] << 24) ==
                out);
-    FUZZ_CHECK(!memmem(rep, out, MARK, strlen(MARK)));
+    /* Replies that carry the share's bytes (file data, directory
+     * entries, link targets) never carry the outside's. Others may echo
+     * the guest's own strings (Rgetlock's client id). */
+    if (rep[4] == 117 || rep[4] == 41 || rep[4] == 23) {
+        FUZZ_CHECK(!memmem(rep, out, MARK, strlen(MARK)));
+    }
 }
 
 /* A message from parts: type, tag 1, then (body). */
