@@ -3,7 +3,8 @@
 # scripts/nested-ctest goes on after an L1 hang: a fake runner stands in for
 # nested-run and "hangs" (status 125, nested-run's message) whenever a test
 # announces it is stuck. Checks that finished tests do not run again, that
-# a test stuck once runs again and passes, that one stuck --test-hangs
+# a test stuck once (or whose L1 died) runs again and passes, that one
+# stuck --test-hangs
 # times counts as failed while the others still run, and that failures are
 # kept across rounds; that a failed test runs once more in a new L1
 # (--retry-failed) and one that passes there does not fail the run, while
@@ -31,6 +32,13 @@ while kill -0 "$pid" 2>/dev/null; do
         echo "nested-run: the L1 hung (fake)" >&2
         exit 125
     fi
+    if [ -e "$FAKE_DIR/panic" ]; then
+        rm -f "$FAKE_DIR/panic"
+        kill -KILL -- "-$pid"
+        wait "$pid" 2>/dev/null
+        echo "nested-run: the L1 stopped without a status (QEMU status 0): Kernel panic (fake)" >&2
+        exit 125
+    fi
     sleep 0.1
 done
 wait "$pid"
@@ -38,7 +46,8 @@ R
 chmod +x "$w/runner"
 
 # A test: counts its runs; "hang N" gets stuck on its first N runs; "fail"
-# fails; "flaky" fails on its first run only.
+# fails; "flaky" fails on its first run only; "panic N" kills the L1 (its
+# kernel dies) on its first N runs.
 cat >"$w/t.sh" <<'T'
 #!/usr/bin/env bash
 name=$1 kind=$2 n=${3:-0}
@@ -49,6 +58,10 @@ if [ "$kind" = hang ] && [ "$runs" -le "$n" ]; then
     sleep 100
 fi
 [ "$kind" = flaky ] && [ "$runs" = 1 ] && exit 1
+if [ "$kind" = panic ] && [ "$runs" -le "$n" ]; then
+    touch "$FAKE_DIR/panic"
+    sleep 100
+fi
 [ "$kind" != fail ]
 T
 chmod +x "$w/t.sh"
@@ -82,19 +95,21 @@ grep -q 'passed on retry' "$w/err" && fail "a retry passed, none should"
 [ "$(runs c3)" = 2 ] || fail "c3 ran $(runs c3) times, expected twice"
 [ "$(runs e5)" = 3 ] || fail "e5 ran $(runs e5) times, expected 3"
 grep -q 'failed: b2 e5' "$w/err" || fail "the failed list does not name b2 and e5"
-grep -q 'e5: the L1 hung in it 3 times' "$w/err" || fail "no line for e5"
+grep -q 'e5: the L1 hung or died in it 3 times' "$w/err" || fail "no line for e5"
 
 # Everything passes after one hang and one retry: status 0, the retried
 # test named; with --retry-failed 0 the flaky test fails the run.
 rm -f "$w"/runs.*
 sed -i '/NAME b2\|NAME e5/d' "$w/src/CMakeLists.txt"
 echo "add_test(NAME h8 COMMAND $w/t.sh h8 flaky)" >>"$w/src/CMakeLists.txt"
+echo "add_test(NAME i9 COMMAND $w/t.sh i9 panic 1)" >>"$w/src/CMakeLists.txt"
 cmake -S "$w/src" -B "$w/b" >/dev/null
 st=0
 (cd "$w/b" && "$repo/scripts/nested-ctest") >"$w/out" 2>"$w/err" || st=$?
 [ "$st" = 0 ] || { cat "$w/out" "$w/err"; fail "status $st, expected 0"; }
-[ "$(runs c3)" = 2 ] && [ "$(runs a1)" = 1 ] && [ "$(runs h8)" = 2 ] ||
-    fail "runs: c3 $(runs c3), a1 $(runs a1), h8 $(runs h8)"
+[ "$(runs c3)" = 2 ] && [ "$(runs a1)" = 1 ] && [ "$(runs h8)" = 2 ] &&
+    [ "$(runs i9)" = 2 ] ||
+    fail "runs: c3 $(runs c3), a1 $(runs a1), h8 $(runs h8), i9 $(runs i9) (an L1 that died runs its test again)"
 grep -q 'passed on retry (failed once in the emulated L1): h8' "$w/err" ||
     { cat "$w/err"; fail "h8 not named as passed on retry"; }
 rm -f "$w"/runs.*
