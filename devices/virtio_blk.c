@@ -38,8 +38,7 @@ struct blk_slot {
     struct iovec iov[VQ_MAX_SEGS];
     int nr_iov;
     struct blk_req r;
-    /* Read or write at queued in the ring, waiting for blk_uring_run(). */
-    bool queued;
+    /* QUEUED while its read or write waits in the ring. */
     uint8_t status;
     /* Bytes written into the chain (status byte included), or -EIO for
      * a chain that is no request. */
@@ -247,7 +246,6 @@ static uint8_t do_rw(struct virtio_blk *b, struct virtqueue *q,
                    : VIRTIO_BLK_S_OK;
     }
     if (b->uring && blk_uring_add(b->uring, write, sl->iov, n, pos, idx) == 0) {
-        sl->queued = true;
         return QUEUED;
     }
     return rw_full(b->fd, write, sl->iov, n, pos, r->len) < 0
@@ -264,7 +262,6 @@ static void ring_done(void *arg, uint64_t tag, int64_t res)
     struct iovec *iov = sl->iov;
     int n = sl->nr_iov;
 
-    sl->queued = false;
     if (res < 0 || (uint64_t)res > sl->r.len) {
         sl->status = VIRTIO_BLK_S_IOERR;
         return;
@@ -367,7 +364,7 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtqueue *q,
 }
 
 /*
- * Serve slot (idx)'s chain, or queue it in the ring (sl->queued); a chain
+ * Serve slot (idx)'s chain, or queue it in the ring (status QUEUED); a chain
  * that is no request gets sl->written = -EIO.
  */
 static void start(struct virtio_blk *b, struct virtqueue *q, unsigned idx)
@@ -378,7 +375,6 @@ static void start(struct virtio_blk *b, struct virtqueue *q, unsigned idx)
     struct virtio_blk_outhdr h;
     struct blk_req *r = &sl->r;
 
-    sl->queued = false;
     sl->written = 0;
     if (c->out_bytes < HDR_SIZE || c->in_bytes < 1 || !last->write ||
         last->len < 1 || chain_read(q, c, 0, &h, sizeof(h)) < 0) {
