@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests of the small PC devices: i8042, isa-debug-exit, fw_cfg and the
- * CMOS RTC. All four are placed at their usual ports in one "io" address
- * space and driven with as_access(), so the declared access sizes are
- * checked too; recording hooks capture resets, exit statuses and fw_cfg
- * selections, and the RTC reads a clock the test sets. Each device also
+ * CMOS RTC, and the run-control port. All are placed at their usual ports in
+ * one "io" address space and driven with as_access(), so the declared access
+ * sizes are checked too; recording hooks capture resets, exit statuses and
+ * fw_cfg selections, and the RTC reads a clock the test sets. Each device also
  * gets a seeded random access storm over its ports and their neighbours.
  */
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include "devices/i8042.h"
 #include "devices/pci_host.h"
 #include "devices/rtc.h"
+#include "devices/run_ctl.h"
 #include "mem/address_space.h"
 #include "mem/region.h"
 #include "unit.h"
@@ -47,6 +48,12 @@ struct rec {
     unsigned selects;
     uint16_t last_key;
     int64_t now;
+    /* run_ctl: phases seen in order, the end. */
+    unsigned phases[8];
+    unsigned nr_phases;
+    unsigned ends;
+    int end_status;
+    unsigned failed_phase;
 };
 
 struct fixture {
@@ -58,6 +65,7 @@ struct fixture {
     struct fw_cfg fw;
     struct rtc rtc;
     struct pci_host pci;
+    struct run_ctl rctl;
     struct rec rec;
 };
 
@@ -91,11 +99,39 @@ static int64_t rec_now(void *opaque)
     return r->now;
 }
 
+static void rec_phase(void *opaque, unsigned phase)
+{
+    struct rec *r = opaque;
+
+    if (r->nr_phases < 8) {
+        r->phases[r->nr_phases++] = phase;
+    }
+}
+
+static void rec_status(void *opaque, int status)
+{
+    struct rec *r = opaque;
+
+    r->ends++;
+    r->end_status = status;
+}
+
+static void rec_failed(void *opaque, unsigned phase)
+{
+    struct rec *r = opaque;
+
+    r->ends++;
+    r->failed_phase = phase;
+    r->end_status = 1000;
+}
+
 static const struct i8042_hooks kbd_hooks = {.reset = rec_reset};
 static const struct debug_exit_hooks dbg_hooks = {.exit = rec_exit};
 static const struct fw_cfg_hooks fw_hooks = {.select = rec_select};
 static const struct rtc_hooks rtc_hooks = {.now = rec_now};
 static const struct pci_host_hooks pci_hooks = {.reset = rec_reset};
+static const struct run_ctl_hooks rctl_hooks = {
+    .phase = rec_phase, .status = rec_status, .failed = rec_failed};
 
 /* 2024-02-29 13:05:09 UTC, a Thursday. */
 static int64_t test_time(void)
@@ -126,6 +162,8 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
     CHECK(rc == 0, "rtc_init: %d", rc);
     rc = rc ? rc : pci_host_init(&f->pci, &pci_hooks, &f->rec);
     CHECK(rc == 0, "pci_host_init: %d", rc);
+    rc = rc ? rc : run_ctl_init(&f->rctl, &rctl_hooks, &f->rec);
+    CHECK(rc == 0, "run_ctl_init: %d", rc);
     if (rc) {
         /* Only the first failure matters here; the test run is over. */
         return false;
@@ -144,6 +182,7 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
     rc = rc ? rc : mr_add_subregion(&f->root, DEBUG_EXIT_PORT, &f->dbg.region);
     rc = rc ? rc : mr_add_subregion(&f->root, FW_CFG_PORT, &f->fw.region);
     rc = rc ? rc : mr_add_subregion(&f->root, PCI_PORT, &f->pci.region);
+    rc = rc ? rc : mr_add_subregion(&f->root, RUN_CTL_PORT, &f->rctl.region);
     {
         int crc = mem_commit(f->sys);
 
@@ -155,9 +194,9 @@ static bool fx_setup(struct fixture *f, uint64_t below, uint64_t above)
 
 static void fx_teardown(struct fixture *f)
 {
-    struct mem_region *mrs[] = {&f->kbd.region_data, &f->kbd.region_cmd,
-                                &f->rtc.region,      &f->dbg.region,
-                                &f->fw.region,       &f->pci.region};
+    struct mem_region *mrs[] = {
+        &f->kbd.region_data, &f->kbd.region_cmd, &f->rtc.region, &f->dbg.region,
+        &f->fw.region,       &f->pci.region,     &f->rctl.region};
     int rc;
 
     mem_begin(f->sys);
@@ -180,6 +219,8 @@ static void fx_teardown(struct fixture *f)
     CHECK(rc == 0, "rtc_destroy: %d", rc);
     rc = pci_host_destroy(&f->pci);
     CHECK(rc == 0, "pci_host_destroy: %d", rc);
+    rc = run_ctl_destroy(&f->rctl);
+    CHECK(rc == 0, "run_ctl_destroy: %d", rc);
     rc = mr_destroy(&f->root);
     CHECK(rc == 0, "destroy root: %d", rc);
 }
@@ -459,6 +500,79 @@ static void test_pci_host(void)
     EXPECT_EQ(f.rec.resets, 1, "RST_CPU resets");
     EXPECT_EQ(inb(&f, PCI_PORT + 1), 0x02, "RST_CPU reads 0");
     fx_teardown(&f);
+}
+
+/* The run-control port: phases in order once each, one end, the rest
+ * ignored and counted. */
+static void test_run_ctl(void)
+{
+    struct fixture f;
+    uint64_t ign;
+
+    if (!fx_setup(&f, 0, 0)) {
+        return;
+    }
+    EXPECT_EQ(in(&f, RUN_CTL_PORT, 4), RUN_CTL_MAGIC, "magic");
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_INIT));
+    /* Again, backwards, out of range, 0: ignored. */
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_INIT));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, 0));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_NR_PHASES));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, 0xffffff));
+    /* A phase may be skipped (no share to mount is still "mounted"). */
+    out(&f, RUN_CTL_PORT, 4,
+        RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_COMMAND));
+    out(&f, RUN_CTL_PORT, 4,
+        RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_MOUNTED));
+    EXPECT_EQ(f.rec.nr_phases, 2, "two phases");
+    EXPECT_EQ(f.rec.phases[0], RUN_CTL_PHASE_INIT, "init first");
+    EXPECT_EQ(f.rec.phases[1], RUN_CTL_PHASE_COMMAND, "then command");
+    EXPECT_EQ(run_ctl_ignored(&f.rctl), 5, "five phases ignored");
+    /* Bad statuses: bits above the signal flag, signal 0, signal 128;
+     * other sizes; unknown events. */
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_STATUS, 0x200));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_STATUS, RUN_CTL_SIGNALED));
+    out(&f, RUN_CTL_PORT, 4,
+        RUN_CTL_EVENT(RUN_CTL_STATUS, RUN_CTL_SIGNALED | 128));
+    out(&f, RUN_CTL_PORT, 1, RUN_CTL_EVENT(RUN_CTL_STATUS, 7));
+    out(&f, RUN_CTL_PORT, 2, 7);
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(0, 7));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(9, 7));
+    EXPECT_EQ(f.rec.ends, 0, "no end yet");
+    EXPECT_EQ(run_ctl_ignored(&f.rctl), 12, "twelve ignored");
+    /* Killed by SIGKILL: -9, once; a second end and a failure after it
+     * are ignored, and so are phases. */
+    out(&f, RUN_CTL_PORT, 4,
+        RUN_CTL_EVENT(RUN_CTL_STATUS, RUN_CTL_SIGNALED | 9));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_STATUS, 0));
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_FAILED, 2));
+    out(&f, RUN_CTL_PORT, 4,
+        RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_MOUNTED));
+    EXPECT_EQ(f.rec.ends, 1, "one end");
+    EXPECT_EQ((uint64_t)(int64_t)f.rec.end_status, (uint64_t)(int64_t)-9,
+              "signal 9");
+    ign = run_ctl_ignored(&f.rctl);
+    EXPECT_EQ(ign, 15, "fifteen ignored");
+    fx_teardown(&f);
+
+    /* A failure names the phase it was after (0 for nonsense); exit
+     * statuses 0 and 255 pass whole. */
+    if (!fx_setup(&f, 0, 0)) {
+        return;
+    }
+    out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_FAILED, 0x123456));
+    EXPECT_EQ(f.rec.ends, 1, "failed ends");
+    EXPECT_EQ(f.rec.failed_phase, 0, "unknown phase reported as 0");
+    fx_teardown(&f);
+    for (unsigned st = 0; st < 256; st += 255) {
+        if (!fx_setup(&f, 0, 0)) {
+            return;
+        }
+        out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_STATUS, st));
+        EXPECT_EQ(f.rec.ends, 1, "status %u ends", st);
+        EXPECT_EQ((uint64_t)f.rec.end_status, st, "status %u", st);
+        fx_teardown(&f);
+    }
 }
 
 static void test_debug_exit(void)
@@ -1025,6 +1139,7 @@ int main(void)
     test_i8042_status_and_commands();
     test_i8042_reset();
     test_debug_exit();
+    test_run_ctl();
     test_pci_host();
     test_fw_cfg_items();
     test_fw_cfg_files();
