@@ -288,6 +288,58 @@ static void test_bzimage_bad(void)
     }
 }
 
+/* The release in the header: the first word, only when it is there. */
+static void test_bzimage_release(void)
+{
+    static uint8_t img[BZ_SIZE];
+    static const char ver[] = "6.1.0-57-amd64 (debian-kernel@lists) #1 SMP";
+    size_t size = bz_build(img);
+    char buf[64];
+    int rc;
+
+    /* No pointer. */
+    loader_put16(img + 0x20e, 0);
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "no kernel_version: %d", rc);
+    memcpy(img + 0x800, ver, sizeof(ver));
+    loader_put16(img + 0x20e, 0x800 - 0x200);
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == 0 && strcmp(buf, "6.1.0-57-amd64") == 0, "release: %d '%s'", rc,
+          buf);
+    rc = loader_bzimage_release(img, size, buf, 14);
+    CHECK(rc == -ENOSPC && buf[0] == '\0', "too small: %d", rc);
+    rc = loader_bzimage_release(img, size, buf, 15);
+    CHECK(rc == 0, "exactly enough: %d", rc);
+    /* Cut inside the string, pointer past the end, a control byte, an
+     * empty string, protocol 1.x, no bzImage. */
+    rc = loader_bzimage_release(img, 0x805, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "unterminated: %d", rc);
+    loader_put16(img + 0x20e, 0xffff);
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "pointer out: %d", rc);
+    loader_put16(img + 0x20e, 0x800 - 0x200);
+    img[0x803] = 0x07;
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "control byte: %d", rc);
+    img[0x800] = ' ';
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "empty: %d", rc);
+    img[0x800] = '6';
+    img[0x803] = '0';
+    loader_put16(img + 0x206, 0x1ff);
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "protocol 1.ff: %d", rc);
+    loader_put16(img + 0x206, 0x20f);
+    img[0x202] = 'X';
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "not a bzImage: %d", rc);
+    /* A string that runs to the scan limit without an end. */
+    img[0x202] = 'H';
+    memset(img + 0x800, 'a', 300);
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "endless: %d", rc);
+}
+
 int main(void)
 {
     if (!loaders_fixture_init()) {
@@ -296,6 +348,7 @@ int main(void)
     }
     test_bzimage_ok();
     test_bzimage_bad();
+    test_bzimage_release();
     loaders_fixture_fini();
     if (unit_failures) {
         fprintf(stderr, "test_loaders_bzimage: %u failures\n", unit_failures);

@@ -98,6 +98,47 @@ bool loader_bzimage_detect(const void *img, size_t size)
            memcmp(p + HDR_MAGIC, "HdrS", 4) == 0;
 }
 
+#define HDR_KERNEL_VERSION 0x20e
+#define RELEASE_SCAN_MAX 256
+
+int loader_bzimage_release(const void *img, size_t size, char *buf, size_t len)
+{
+    const uint8_t *p = img;
+    size_t at, n;
+
+    if (len) {
+        buf[0] = '\0';
+    }
+    if (!loader_bzimage_detect(img, size) || size < HDR_KERNEL_VERSION + 2 ||
+        loader_get16(p + HDR_VERSION) < 0x200 ||
+        loader_get16(p + HDR_KERNEL_VERSION) == 0) {
+        return -ENOENT;
+    }
+    at = (size_t)loader_get16(p + HDR_KERNEL_VERSION) + 0x200;
+    if (at >= size) {
+        return -ENOENT;
+    }
+    for (n = 0; at + n < size && n < RELEASE_SCAN_MAX; n++) {
+        uint8_t c = p[at + n];
+
+        if (c == ' ' || c == '\0') {
+            break;
+        }
+        if (c < 0x21 || c > 0x7e) {
+            return -ENOENT;
+        }
+    }
+    if (n == 0 || at + n == size || n == RELEASE_SCAN_MAX) {
+        return -ENOENT;
+    }
+    if (n >= len) {
+        return -ENOSPC;
+    }
+    memcpy(buf, p + at, n);
+    buf[n] = '\0';
+    return 0;
+}
+
 /* The real-mode part: signature, protocol version, setup header and
  * setup sectors, and the flags that say a 64-bit bzImage. */
 static int bz_check_setup(const struct boot_input *in, struct bz_plan *pl,

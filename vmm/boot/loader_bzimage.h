@@ -43,4 +43,15 @@ __attribute__((warn_unused_result)) int
 loader_bzimage_load(const struct boot_input *in, struct boot_entry *out,
                     char *why, size_t whylen);
 
+/*
+ * The kernel release a bzImage names in its header ("6.1.0-57-amd64": the
+ * first word of the string at kernel_version + 0x200, boot protocol 2.00
+ * and later) into (buf) of (len) bytes. Returns 0, or -ENOENT when the
+ * image has none (no bzImage, an older protocol, a zero pointer, a string
+ * out of the image, unterminated within 256 bytes, empty or not printable)
+ * and -ENOSPC when it does not fit (buf) holds no partial answer then.
+ */
+__attribute__((warn_unused_result)) int
+loader_bzimage_release(const void *img, size_t size, char *buf, size_t len);
+
 #endif /* VMM_LOADER_BZIMAGE_H */
