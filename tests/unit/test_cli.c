@@ -819,6 +819,64 @@ static void test_shares(void)
 /* Every run option against every guest kind: refused, with one line that
  * names the option, exactly where its table entry says it does not apply;
  * and every entry says where it applies. */
+/* -- CMD: the words after it, and what it needs and excludes. */
+static void test_command(void)
+{
+    static const struct {
+        const char *args[12];
+        const char *why; /* NULL: accepted */
+    } cases[] = {
+        {{"--kernel", "k", "--", "uname", "-r"}, NULL},
+        {{"--kernel", "k", "--modules", "/m", "--", "sh", "-c", "exit 7"},
+         NULL},
+        {{"--kernel", "k", "--share", "/srv", "--", "ls"}, NULL},
+        {{"--", "uname"}, "-- uname: needs --kernel"},
+        {{"--kernel", "k", "--modules", "/m"}, "--modules: only with -- CMD"},
+        {{"--kernel", "k", "--initrd", "i", "--", "ls"}, "--initrd: not with"},
+        {{"--kernel", "k", "--console", "virtio", "--", "ls"},
+         "--console virtio: not with"},
+        {{"--kernel", "k", "--share", "/a", "--share", "/b", "--share", "/c",
+          "--share", "/d", "--", "ls"},
+         "--share: at most 3"},
+        {{"--kernel", "k", "stray", "--", "ls"}, "stray"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct args a = {0};
+        struct run_opts o;
+        char why[256] = "";
+        int r;
+
+        for (size_t j = 0; j < 12 && cases[i].args[j]; j++) {
+            args_add(&a, cases[i].args[j]);
+        }
+        r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
+        if (!cases[i].why) {
+            CHECK(r == 0, "case %zu: %d (%s)", i, r, why);
+            continue;
+        }
+        CHECK(r == -EINVAL && strstr(why, cases[i].why),
+              "case %zu: %d (%s), want \"%s\"", i, r, why, cases[i].why);
+    }
+    {
+        struct args a = {0};
+        struct run_opts o;
+        char why[256] = "";
+
+        args_add(&a, "--kernel");
+        args_add(&a, "k");
+        args_add(&a, "--");
+        args_add(&a, "sh");
+        args_add(&a, "-c");
+        args_add(&a, "--kernel x");
+        CHECK(cli_parse_run(a.argc, a.argv, &o, why, sizeof(why)) == 0 &&
+                  o.nr_command == 3 && strcmp(o.command[0], "sh") == 0 &&
+                  strcmp(o.command[2], "--kernel x") == 0 &&
+                  strcmp(o.kernel, "k") == 0,
+              "the words after -- are the command's: %s", why);
+    }
+}
+
 static void test_guest_kinds(void)
 {
     static const struct {
@@ -852,6 +910,12 @@ static void test_guest_kinds(void)
             strcmp(name, "--hugepage-size") == 0) {
             args_add(&a, "--mem-backend");
             args_add(&a, strcmp(name, "--mem-path") ? "memfd" : "hugetlbfs");
+        }
+        if (strcmp(name, "--modules") == 0) {
+            args_add(&a, "--kernel");
+            args_add(&a, "bzImage");
+            args_add(&a, "--");
+            args_add(&a, "true");
         }
         r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
         CHECK(r == 0, "%s: %d (%s)", name, r, why);
@@ -906,6 +970,7 @@ int main(void)
     test_run_refused();
     test_run_short_why();
     test_guest_kinds();
+    test_command();
     test_disks();
     test_shares();
     printf("test_cli: %zu size cases, %zu option cases, %zu refusals, %u "

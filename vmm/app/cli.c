@@ -45,6 +45,7 @@ enum {
     O_RNG,
     O_VIRTIO_CMDLINE,
     O_CONSOLE,
+    O_MODULES,
     O_DUMP_MTREE,
     O_DUMP_FLATVIEW,
     O_DUMP_SLOTS,
@@ -76,8 +77,9 @@ static const struct opt run_opts_table[] = {
      NULL, O_MEM_PREALLOC, GUEST_ANY},
     {"--mem-thp", NULL, "ask for transparent huge pages", NULL, O_MEM_THP,
      GUEST_ANY},
-    {"--serial|-serial", "stdio|file:PATH|none",
-     "where the serial console goes", "stdio", O_SERIAL, GUEST_ANY},
+    {"--serial|-serial", "stdio|stderr|file:PATH|none",
+     "where the serial console goes (with -- CMD: the kernel's console)",
+     "stdio; stderr with -- CMD", O_SERIAL, GUEST_ANY},
     {"-nographic", NULL, "accepted: the console is always the serial port",
      NULL, O_NOGRAPHIC, GUEST_ANY},
     {"-display", "none", "accepted as none: there is no display", NULL,
@@ -130,6 +132,9 @@ static const struct opt run_opts_table[] = {
      "the interactive console: the serial port, or virtio-console (hvc0, "
      "console=hvc0 added; the serial port's output still shows)",
      "serial", O_CONSOLE, GUEST_KERNELS},
+    {"--modules", "DIR",
+     "with -- CMD: the kernel's modules (a directory with modules.dep)",
+     "/lib/modules/<the kernel's release>", O_MODULES, GUEST_BZIMAGE},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
      O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
@@ -144,13 +149,19 @@ _Static_assert(sizeof(run_opts_table) / sizeof(run_opts_table[0]) <= 64,
 
 const struct opt_cmd cli_run_cmd = {
     .name = "vmm run",
-    .usage = "[options]",
+    .usage = "[options] [-- CMD [ARGS...]]",
     .about = "Boot a guest: a Linux bzImage or PVH vmlinux, a multiboot "
              "kernel, or one of\n"
              "vmm's test guests. `vmm -kernel ...` (an option first, no "
              "command) means\n"
              "`vmm run`, so a QEMU command line works with the program name "
-             "replaced.",
+             "replaced.\n"
+             "With -- CMD: boot the bzImage into this machine's own "
+             "userspace (/ shared\n"
+             "read-only over 9P, tmpfs on /tmp, /run, /var/tmp and over "
+             "/var), run CMD as you\n"
+             "in this directory, its output on ours, and exit with its "
+             "status.",
     .opts = run_opts_table,
     .nr = sizeof(run_opts_table) / sizeof(run_opts_table[0]),
     .more = "exit status: the guest's own (0-255) when it exits through the "
@@ -164,7 +175,10 @@ const struct opt_cmd cli_run_cmd = {
             "by SIGHUP/SIGINT/SIGTERM. With --ktap: 0 when every test passed "
             "or was skipped,\n"
             "1 when one failed or the plan is incomplete (124 and 129-143 "
-            "as above).\n",
+            "as above).\n"
+            "With -- CMD: CMD's status (128+N when signal N killed it; 126 "
+            "not executable,\n"
+            "127 not found); 125 when the guest ended before CMD did.\n",
 };
 
 static int parse_backend(struct run_opts *o, const char *v, char *why,
@@ -544,6 +558,9 @@ static int apply_host(struct run_opts *o, int id, const char *name,
         }
         o->mc.console_virtio = strcmp(v, "virtio") == 0;
         return 0;
+    case O_MODULES:
+        o->modules_dir = v;
+        return 0;
     case O_DUMP_MTREE:
         o->mc.dump_mtree = true;
         return 0;
@@ -576,9 +593,49 @@ static int apply_run(void *ctx, const struct opt *opt, const char *name,
     return ret == -ENOENT ? -EINVAL : ret;
 }
 
+/* What `-- CMD` needs and excludes. */
+static int check_command(const struct run_opts *o, char *why, size_t whylen)
+{
+    if (!o->nr_command) {
+        if (o->modules_dir) {
+            snprintf(why, whylen, "--modules: only with -- CMD");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!o->kernel) {
+        snprintf(why, whylen, "-- %s: needs --kernel (a bzImage)",
+                 o->command[0]);
+        return -EINVAL;
+    }
+    if (o->mc.initrd) {
+        snprintf(why, whylen,
+                 "--initrd: not with -- CMD (vmm builds that initramfs)");
+        return -EINVAL;
+    }
+    if (o->mc.console_virtio) {
+        snprintf(why, whylen,
+                 "--console virtio: not with -- CMD (its output is on "
+                 "virtio-consoles already)");
+        return -EINVAL;
+    }
+    if (o->mc.nr_shares >= CLI_MAX_SHARES) {
+        snprintf(why, whylen,
+                 "--share: at most %d with -- CMD (the root takes one)",
+                 CLI_MAX_SHARES - 1);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_run(const struct run_opts *o, char *why, size_t whylen)
 {
     const struct ram_block_opts *r = &o->mc.ram;
+    int ret = check_command(o, why, whylen);
+
+    if (ret < 0) {
+        return ret;
+    }
 
     if (o->mc.mem_size == 0) {
         snprintf(why, whylen, "--memory 0: guest memory must not be empty");
@@ -629,14 +686,19 @@ int cli_parse_run(int argc, char **argv, struct run_opts *o, char *why,
                   size_t whylen)
 {
     struct run_opts tmp;
+    int rest = argc;
     int ret;
 
     memset(&tmp, 0, sizeof(tmp));
     tmp.mc.mem_size = 256 * MIB;
     tmp.mc.cpus = 1;
     tmp.mc.kvm_device = "/dev/kvm";
-    ret =
-        opt_parse(&cli_run_cmd, argc, argv, apply_run, &tmp, NULL, why, whylen);
+    ret = opt_parse(&cli_run_cmd, argc, argv, apply_run, &tmp, &rest, why,
+                    whylen);
+    if (ret == 0 && rest < argc) {
+        tmp.command = argv + rest;
+        tmp.nr_command = (size_t)(argc - rest);
+    }
     if (ret == 0) {
         ret = check_run(&tmp, why, whylen);
     }

@@ -28,6 +28,7 @@
 #include "kvm.h"
 #include "loader_multiboot.h"
 #include "machine.h"
+#include "run_command.h"
 #include "sandbox.h"
 #include "util/clock.h"
 #include "util/file.h"
@@ -179,10 +180,47 @@ static void json_ms(FILE *f, const char *key, double ms, bool comma)
     }
 }
 
-/* Write the report to (f), which is closed. */
+/* (b - a) when both happened, else -1. */
+static double ms_between(double a, double b)
+{
+    return a >= 0 && b >= 0 ? b - a : -1;
+}
+
+/* -- CMD's part of the report: the command, how it ended, when. */
+static void write_command_json(FILE *f, const struct machine_result *r,
+                               char *const *argv, size_t argc)
+{
+    const struct machine_command_result *c = &r->command;
+
+    fputs("\"command\":{\"argv\":[", f);
+    for (size_t i = 0; i < argc; i++) {
+        if (i) {
+            fputc(',', f);
+        }
+        json_write_string(f, argv[i]);
+    }
+    fputs("],", f);
+    if (c->ended && c->status >= 0) {
+        fprintf(f, "\"status\":%d,\"signal\":null,", c->status);
+    } else if (c->ended) {
+        fprintf(f, "\"status\":%d,\"signal\":%d,", 128 - c->status, -c->status);
+    } else {
+        fputs("\"status\":null,\"signal\":null,", f);
+    }
+    fprintf(f, "\"init_failed\":%s,", c->failed ? "true" : "false");
+    json_ms(f, "init_ms", c->phase_ms[1], true);
+    json_ms(f, "mounted_ms", c->phase_ms[2], true);
+    json_ms(f, "start_ms", c->phase_ms[3], true);
+    json_ms(f, "end_ms", c->ended ? c->end_ms : -1, false);
+    fputs("},", f);
+}
+
+/* Write the report to (f), which is closed. (argv, argc): -- CMD's, or
+ * none. */
 static int write_run_json(FILE *f, const char *path,
                           const struct machine_result *r,
-                          const struct ktap *ktap, char *why, size_t whylen)
+                          const struct ktap *ktap, char *const *argv,
+                          size_t argc, char *why, size_t whylen)
 {
     static const char *const outcome[] = {
         [MACHINE_EXITED] = "exited",
@@ -205,8 +243,22 @@ static int write_run_json(FILE *f, const char *path,
     /* The first KVM_RUN: when the guest's first instruction could run. */
     json_ms(f, "first_kvm_run_ms", r->start_to_first_run_ms, true);
     json_ms(f, "first_console_byte_ms", r->first_serial_output_ms, true);
+    if (argc) {
+        const struct machine_command_result *c = &r->command;
+
+        /* Boot: to the init's first word; mount: the modules and the
+         * shares; command: its run. */
+        json_ms(f, "boot_ms", c->phase_ms[1], true);
+        json_ms(f, "mount_ms", ms_between(c->phase_ms[1], c->phase_ms[2]),
+                true);
+        json_ms(f, "command_ms",
+                ms_between(c->phase_ms[3], c->ended ? c->end_ms : -1), true);
+    }
     json_ms(f, "match_ms", r->match_ms, false);
     fputs("},", f);
+    if (argc) {
+        write_command_json(f, r, argv, argc);
+    }
     json_ms(f, "start_to_first_run_ms", r->start_to_first_run_ms, true);
     json_ms(f, "run_ms", r->run_ms, true);
     if (ktap) {
@@ -257,6 +309,13 @@ struct run {
     FILE *junit;
     struct ktap ktap;
     time_t start;
+    /* -- CMD: the initramfs, its one boot module, the command line
+     * (ours, then --cmdline), the environment, the shares' mount points. */
+    struct run_command cmd;
+    struct boot_module cmd_initrd;
+    char *cmd_cmdline;
+    const char *cmd_env[16];
+    char share_at[CLI_MAX_SHARES][4096];
 };
 
 /* machine_config.on_loaded: the kernel and initrd are in guest memory. */
@@ -267,6 +326,7 @@ static void release_inputs(void *opaque)
     free(r->image);
     r->image = NULL;
     modules_free(&r->mods);
+    run_command_free(&r->cmd);
 }
 
 /*
@@ -335,6 +395,104 @@ static void disks_close(struct run_opts *o)
     }
 }
 
+/* -- CMD: the initramfs that runs it, once the kernel is known. */
+static int command_initrd(struct run *r, enum boot_format fmt, char *why,
+                          size_t whylen)
+{
+    struct run_command_who who;
+    struct run_command_in in = {
+        .kernel = r->o.mc.image,
+        .kernel_size = r->o.mc.image_size,
+        .kernel_path = r->o.kernel,
+        .modules_dir = r->o.modules_dir,
+        .argv = (const char *const *)r->o.command,
+        .argc = r->o.nr_command,
+        .shares = r->o.mc.shares,
+        .nr_shares = r->o.mc.nr_shares,
+        .envp = r->cmd_env,
+        .who = &who,
+    };
+    size_t ne = 0;
+    int ret;
+
+    if (fmt != BOOT_FORMAT_BZIMAGE) {
+        snprintf(why, whylen, "-- %s: needs a bzImage kernel, not %s",
+                 r->o.command[0], r->o.kernel);
+        return -EINVAL;
+    }
+    for (size_t i = 0; run_command_env_names[i] && ne < 15; i++) {
+        char *v = getenv(run_command_env_names[i]);
+
+        /* The variables point into environ: "NAME=value". */
+        if (v) {
+            r->cmd_env[ne++] = v - strlen(run_command_env_names[i]) - 1;
+        }
+    }
+    r->cmd_env[ne] = NULL;
+    ret = run_command_who_self(&who, why, whylen);
+    if (ret == 0) {
+        ret = run_command_build(&in, &r->cmd, why, whylen);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    r->cmd_initrd = (struct boot_module){.data = r->cmd.initrd,
+                                         .size = r->cmd.initrd_size,
+                                         .name = "vmm's initramfs"};
+    r->o.mc.modules = &r->cmd_initrd;
+    r->o.mc.nr_modules = 1;
+    return 0;
+}
+
+/* -- CMD: the machine that runs it. The host's / is the root share
+ * (tag RUN_COMMAND_ROOT_TAG, or a --share of / becomes it), the other
+ * shares go at their own (canonical) path; the kernel's console is quiet
+ * on the UART, and panics end the VM. */
+static int command_setup(struct run *r, char *why, size_t whylen)
+{
+    struct run_opts *o = &r->o;
+    const char *user = o->mc.cmdline ? o->mc.cmdline : "";
+    static const char base[] = "console=ttyS0 quiet panic=-1";
+    bool have_root = false;
+    size_t len;
+
+    for (size_t i = 0; i < o->mc.nr_shares; i++) {
+        struct machine_share *sh = &o->shares[i];
+
+        if (!realpath(sh->path, r->share_at[i])) {
+            snprintf(why, whylen, "--share %s: %s", sh->path, strerror(errno));
+            return -errno;
+        }
+        if (strcmp(sh->tag, RUN_COMMAND_ROOT_TAG) == 0) {
+            snprintf(why, whylen,
+                     "--share %s,tag=%s: that tag is the root's with -- CMD",
+                     sh->path, sh->tag);
+            return -EINVAL;
+        }
+        sh->path = r->share_at[i];
+        if (strcmp(sh->path, "/") == 0) {
+            sh->tag = RUN_COMMAND_ROOT_TAG;
+            have_root = true;
+        }
+    }
+    if (!have_root) {
+        o->shares[o->mc.nr_shares++] =
+            (struct machine_share){.path = "/", .tag = RUN_COMMAND_ROOT_TAG};
+        o->mc.shares = o->shares;
+    }
+    len = sizeof(base) + 1 + strlen(user);
+    r->cmd_cmdline = malloc(len);
+    if (!r->cmd_cmdline) {
+        snprintf(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(r->cmd_cmdline, len, "%s%s%s", base, *user ? " " : "", user);
+    o->mc.cmdline = r->cmd_cmdline;
+    o->mc.command = true;
+    o->mc.no_stdin = !isatty(STDIN_FILENO);
+    return 0;
+}
+
 /* machine_config.check_kind: refuse what this kind of guest cannot use,
  * then read the initrd (not before: a refused one costs no read). */
 static int check_kind(void *opaque, enum boot_format fmt, char *why,
@@ -343,6 +501,9 @@ static int check_kind(void *opaque, enum boot_format fmt, char *why,
     struct run *r = opaque;
     int ret = cli_check_guest_kind(&r->o, fmt, why, whylen);
 
+    if (ret == 0 && r->o.nr_command) {
+        ret = command_initrd(r, fmt, why, whylen);
+    }
     if (ret == 0 && r->o.mc.initrd) {
         ret = modules_read(r->o.mc.initrd, &r->mods, why, whylen);
         r->o.mc.modules = r->mods.mods;
@@ -422,6 +583,16 @@ static int run_finish(struct run *r, char *why, size_t whylen)
     FILE *f;
     int ret = 0;
 
+    if (r->o.nr_command && r->res.outcome == MACHINE_EXITED &&
+        !r->res.command.ended) {
+        if (!r->res.command.failed) {
+            fprintf(stderr,
+                    "vmm: the guest ended (%s) before the command did\n",
+                    r->res.reason);
+        }
+        status = VMM_EXIT_NO_COMMAND;
+        r->res.exit_code = status;
+    }
     if (r->o.ktap && (r->res.outcome == MACHINE_EXITED ||
                       r->res.outcome == MACHINE_MATCHED)) {
         char verdict[256];
@@ -448,7 +619,7 @@ static int run_finish(struct run *r, char *why, size_t whylen)
         f = r->json;
         r->json = NULL;
         if (write_run_json(f, r->o.json, &r->res, r->o.ktap ? &r->ktap : NULL,
-                           why, whylen) < 0) {
+                           r->o.command, r->o.nr_command, why, whylen) < 0) {
             ret = -EIO;
         }
     }
@@ -479,6 +650,9 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
         goto out;
     }
     ret = run_read_inputs(r, why, sizeof(why));
+    if (ret == 0 && r->o.nr_command) {
+        ret = command_setup(r, why, sizeof(why));
+    }
     if (ret == 0) {
         ret = run_open_reports(r, why, sizeof(why));
     }
@@ -509,6 +683,7 @@ static int cmd_run(int argc, char **argv, uint64_t t0)
     }
 out:
     release_inputs(r);
+    free(r->cmd_cmdline);
     disks_close(&r->o);
     run_close_reports(r, true);
     ktap_destroy(&r->ktap);

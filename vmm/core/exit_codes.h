@@ -15,5 +15,8 @@
 #define VMM_EXIT_FAIL_ENTRY 114 /* KVM_EXIT_FAIL_ENTRY */
 #define VMM_EXIT_UNHANDLED 115  /* an exit we do not handle */
 #define VMM_EXIT_TIMEOUT 124    /* --timeout expired, as timeout(1) */
+/* `vmm run -- CMD`: the guest ended before the command did (its init
+ * could not start it, or the kernel died), as docker run's 125. */
+#define VMM_EXIT_NO_COMMAND 125
 
 #endif /* VMM_EXIT_CODES_H */

@@ -22,6 +22,8 @@ int console_init(struct console *c, const char *serial, const char *expect,
     memset(c, 0, sizeof(*c));
     if (!serial || strcmp(serial, "stdio") == 0) {
         c->sink = stdout;
+    } else if (strcmp(serial, "stderr") == 0) {
+        c->sink = stderr;
     } else if (strncmp(serial, "file:", 5) == 0 && serial[5]) {
         c->sink = fopen(serial + 5, "we");
         if (!c->sink) {
@@ -31,7 +33,8 @@ int console_init(struct console *c, const char *serial, const char *expect,
         }
         c->own_sink = true;
     } else if (strcmp(serial, "none") != 0) {
-        snprintf(why, whylen, "--serial %s: expected stdio, file:PATH or none",
+        snprintf(why, whylen,
+                 "--serial %s: expected stdio, stderr, file:PATH or none",
                  serial);
         return -EINVAL;
     }

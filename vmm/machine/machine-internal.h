@@ -21,6 +21,7 @@
 #include "devices/i8042.h"
 #include "devices/pci_host.h"
 #include "devices/rtc.h"
+#include "devices/run_ctl.h"
 #include "devices/serial8250.h"
 #include "devices/testdev.h"
 #include "devices/testdev_abi.h"
@@ -72,6 +73,9 @@ struct machine {
     bool have_vcpus;
     struct console console;
     bool have_console;
+    /* machine_config.command: the kernel's console (the UART), apart. */
+    struct console klog;
+    bool have_klog;
     /* The main loop ended the VM for machine_config.stop_signal. */
     bool interrupted;
     /* The image's format, detected once (classify_image()), and the board
@@ -102,13 +106,17 @@ struct board_ops {
     /* Release the devices: their regions detached, readers gone. */
     void (*destroy_devices)(struct machine *m);
     /* Add the board's device counters to (res) as the VM ends. */
-    void (*stats)(struct machine *m, struct machine_result *res);
+    void (*stats)(struct machine *m, uint64_t t0_ns,
+                  struct machine_result *res);
     /* Bytes typed on stdin for the guest's console device. */
     void (*serial_input)(struct machine *m, const uint8_t *buf, size_t len);
 };
 
 extern const struct board_ops board_bare;
 extern const struct board_ops board_pc;
+
+/* Milliseconds from (t0_ns) to (t_ns), or -1 when (t_ns) (0) never came. */
+double machine_ms_since(uint64_t t0_ns, uint64_t t_ns);
 
 /* Write guest memory through the memory API (a loader's boot_write_fn). */
 int machine_load_write(void *opaque, gpa_t gpa, const void *buf, size_t len);
@@ -122,6 +130,12 @@ struct pc_devices {
     struct rtc rtc;
     struct acpi_pm acpi;
     struct pci_host pci;
+    /* machine_config.command: the init's reports; (cmd) filled by its
+     * hooks (phase_ns atomically, the rest before the VM's end). */
+    struct run_ctl rctl;
+    uint64_t phase_ns[MACHINE_NR_PHASES];
+    uint64_t cmd_end_ns;
+    struct machine_command_result cmd;
     unsigned live;
     /* Typed input the UART could not take yet; guarded by (rx_lock). */
     pthread_mutex_t rx_lock;
@@ -137,7 +151,7 @@ struct pc_devices {
 /*
  * virtio-mmio devices on the PC (pc_virtio.c): the disks (cfg->disks, in
  * order), then virtio-rng (cfg->virtio_rng), then virtio-console
- * (cfg->console_virtio), at PC_VIRTIO_BASE + i *
+ * (cfg->console_virtio; two with cfg->command), at PC_VIRTIO_BASE + i *
  * VIRTIO_MMIO_SIZE, in the MMIO hole below the I/O APIC, each with its own
  * ISA interrupt (edge) and worker thread.
  */

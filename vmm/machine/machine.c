@@ -411,8 +411,8 @@ static void main_loop(struct machine *m, uint64_t t0_ns)
 {
     const struct machine_config *cfg = m->cfg;
     uint64_t deadline = 0;
-    bool read_stdin =
-        !cfg->no_stdin && (!cfg->serial || strcmp(cfg->serial, "stdio") == 0);
+    bool read_stdin = !cfg->no_stdin && (cfg->command || !cfg->serial ||
+                                         strcmp(cfg->serial, "stdio") == 0);
 
     if (cfg->timeout_s > 0) {
         deadline = t0_ns + (uint64_t)(cfg->timeout_s * 1e9);
@@ -640,7 +640,7 @@ static int run_vm(struct machine *m, uint64_t t0_ns, uint64_t *t_run,
 }
 
 /* Milliseconds from (t0_ns) to (t_ns), or -1 when (t_ns) never came. */
-static double ms_since(uint64_t t0_ns, uint64_t t_ns)
+double machine_ms_since(uint64_t t0_ns, uint64_t t_ns)
 {
     return t_ns ? (double)(t_ns - t0_ns) / 1e6 : -1;
 }
@@ -669,16 +669,16 @@ static void fill_result(struct machine *m, const struct vcpu_end *end,
                sizeof(res->matched_line) - 1);
         res->matched_line[sizeof(res->matched_line) - 1] = '\0';
     }
-    res->first_serial_output_ms = ms_since(t0_ns, c->first_output_ns);
-    res->match_ms = c->matched ? ms_since(t0_ns, c->match_ns) : -1;
-    res->elapsed_ms = ms_since(t0_ns, clock_now_ns());
+    res->first_serial_output_ms = machine_ms_since(t0_ns, c->first_output_ns);
+    res->match_ms = c->matched ? machine_ms_since(t0_ns, c->match_ns) : -1;
+    res->elapsed_ms = machine_ms_since(t0_ns, clock_now_ns());
     snprintf(res->reason, sizeof(res->reason), "%s", end->reason);
-    res->start_to_first_run_ms = ms_since(t0_ns, m->vcpus.first_run_ns);
-    res->run_ms = ms_since(t_run, clock_now_ns());
+    res->start_to_first_run_ms = machine_ms_since(t0_ns, m->vcpus.first_run_ns);
+    res->run_ms = machine_ms_since(t_run, clock_now_ns());
     res->exits = m->vcpus.stats;
     res->rss_kib = vmm_rss_kib(m);
     if (m->board->stats) {
-        m->board->stats(m, res);
+        m->board->stats(m, t0_ns, res);
     }
 }
 
@@ -696,6 +696,9 @@ static void machine_free(struct machine *m)
         close(m->vm_fd);
     }
     kvm_sys_close(&m->kvm);
+    if (m->have_klog) {
+        console_destroy(&m->klog);
+    }
     if (m->have_console) {
         console_destroy(&m->console);
     }
@@ -722,12 +725,24 @@ int machine_run(const struct machine_config *cfg, uint64_t t0_ns,
     m->cfg = cfg;
     m->vm_fd = -1;
     m->kvm.fd = -1;
-    ret = console_init(&m->console, cfg->serial, cfg->expect, why, whylen);
+    /* With a command, hvc0 is the console and --serial says where the
+     * kernel's own goes. */
+    ret = console_init(&m->console, cfg->command ? NULL : cfg->serial,
+                       cfg->expect, why, whylen);
     if (ret < 0) {
         free(m);
         return ret;
     }
     m->have_console = true;
+    if (cfg->command) {
+        ret = console_init(&m->klog, cfg->serial ? cfg->serial : "stderr", NULL,
+                           why, whylen);
+        if (ret < 0) {
+            machine_free(m);
+            return ret;
+        }
+        m->have_klog = true;
+    }
     m->console.on_match = on_match;
     m->console.opaque = m;
     m->console.on_line = cfg->on_line;

@@ -120,6 +120,14 @@ struct machine_config {
     /* --console virtio: a virtio-console (hvc0) takes the typed input and
      * console=hvc0 ends the kernel command line; the UART stays. */
     bool console_virtio;
+    /* `vmm run -- CMD` (kernels only): two virtio-consoles after the rng
+     * (hvc0 takes the typed input and its output goes to the console, as
+     * with --console virtio; hvc1's output goes to stderr), the
+     * run-control port (devices/run_ctl.h), whose end ends the VM, and
+     * the UART, the kernel's console, goes where (serial) says ("stderr"
+     * by default; --expect and the line hooks read hvc0 only). Not with
+     * console_virtio. */
+    bool command;
     /* Enter the seccomp allow-list before the vCPUs start. */
     bool sandbox;
     /* Dirty logging (vmm/core/dirty_log.h): a dirty ring of this many entries
@@ -161,6 +169,21 @@ struct machine_virtio_stats {
     const char *aio;
 };
 
+/* How far the guest's init got (machine_config.command). */
+#define MACHINE_NR_PHASES 4
+struct machine_command_result {
+    /* The command ended, or the init gave up (it said why on the
+     * console). */
+    bool ended, failed;
+    /* Its exit status 0..255, or -n when signal n killed it. */
+    int status;
+    /* When each RUN_CTL_PHASE_* was reached and the command ended, in
+     * milliseconds since the process started (t0_ns); -1: never. Index 0
+     * is unused. */
+    double phase_ms[MACHINE_NR_PHASES];
+    double end_ms;
+};
+
 struct machine_result {
     enum machine_outcome outcome;
     int exit_code;
@@ -178,6 +201,7 @@ struct machine_result {
     struct vcpu_stats exits;
     unsigned nr_virtio;
     struct machine_virtio_stats virtio[MACHINE_MAX_VIRTIO];
+    struct machine_command_result command;
 };
 
 /*

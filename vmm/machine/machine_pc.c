@@ -16,6 +16,7 @@
 #include "machine-internal.h"
 #include "mem/address_space.h"
 #include "mptable.h"
+#include "util/clock.h"
 #include "vcpu_x86_64.h"
 
 #define UART_PORT 0x3f8
@@ -38,13 +39,14 @@ enum {
     PC_RTC = 1u << 4,
     PC_ACPI = 1u << 5,
     PC_PCI = 1u << 6,
+    PC_RUNCTL = 1u << 7,
 };
 
 static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
 {
     struct machine *m = opaque;
 
-    console_write(&m->console, buf, len);
+    console_write(m->have_klog ? &m->klog : &m->console, buf, len);
 }
 
 static void uart_set_irq(void *opaque, int level)
@@ -115,6 +117,48 @@ static void acpi_reset(void *opaque)
 static const struct acpi_pm_hooks acpi_hooks = {
     .poweroff = acpi_poweroff,
     .reset = acpi_reset,
+};
+
+static void rctl_phase(void *opaque, unsigned phase)
+{
+    struct machine *m = opaque;
+
+    if (phase < MACHINE_NR_PHASES) {
+        __atomic_store_n(&m->pc_dev->phase_ns[phase], clock_now_ns(),
+                         __ATOMIC_RELAXED);
+    }
+}
+
+/* The command ended: so does the VM, with its status (a shell's 128 + n
+ * for a signal). The device calls this or rctl_failed() once. */
+static void rctl_status(void *opaque, int status)
+{
+    struct machine *m = opaque;
+    struct pc_devices *pc = m->pc_dev;
+
+    pc->cmd_end_ns = clock_now_ns();
+    pc->cmd.status = status;
+    pc->cmd.ended = true;
+    vcpu_set_end(&m->vcpus, status >= 0 ? status : 128 - status,
+                 status >= 0 ? "command exited" : "command killed by a signal");
+}
+
+static void rctl_failed(void *opaque, unsigned phase)
+{
+    struct machine *m = opaque;
+    struct pc_devices *pc = m->pc_dev;
+
+    (void)phase;
+    pc->cmd_end_ns = clock_now_ns();
+    pc->cmd.failed = true;
+    vcpu_set_end(&m->vcpus, VMM_EXIT_NO_COMMAND,
+                 "the guest's init could not run the command");
+}
+
+static const struct run_ctl_hooks rctl_hooks = {
+    .phase = rctl_phase,
+    .status = rctl_status,
+    .failed = rctl_failed,
 };
 
 /* The FADT's reset register is 0xcf9, which the PCI host decodes. */
@@ -209,6 +253,12 @@ static int pc_devices_init(struct machine *m, char *why, size_t whylen)
     }
     if (ret == 0) {
         pc->live |= PC_PCI;
+        if (m->cfg->command) {
+            ret = run_ctl_init(&pc->rctl, &rctl_hooks, m);
+            pc->live |= ret == 0 ? PC_RUNCTL : 0;
+        }
+    }
+    if (ret == 0) {
         /* Built once: fw_cfg and the boot protocol give the same line. */
         pc->cmdline = build_cmdline(m, m->fmt);
         ret = pc->cmdline ? fw_cfg_add_cmdline(&pc->fw, pc->cmdline) : -ENOMEM;
@@ -255,6 +305,9 @@ static int pc_devices_init(struct machine *m, char *why, size_t whylen)
     if (ret == 0) {
         ret = mr_add_subregion(&m->io_root, PCI_CONFIG_PORT, &pc->pci.region);
     }
+    if (ret == 0 && (pc->live & PC_RUNCTL)) {
+        ret = mr_add_subregion(&m->io_root, RUN_CTL_PORT, &pc->rctl.region);
+    }
     if (mem_commit(m->sys) < 0 && ret == 0) {
         ret = -EIO;
     }
@@ -294,6 +347,9 @@ static void pc_devices_destroy(struct machine *m)
     }
     if (pc->live & PC_PCI) {
         bad |= pci_host_destroy(&pc->pci);
+    }
+    if (pc->live & PC_RUNCTL) {
+        bad |= run_ctl_destroy(&pc->rctl);
     }
     if (bad) {
         fprintf(stderr, "vmm: warning: PC device teardown was incomplete\n");
@@ -507,6 +563,24 @@ static int pc_boot_kernel(struct machine *m, char *why, size_t whylen)
     return ret;
 }
 
+static void pc_stats(struct machine *m, uint64_t t0_ns,
+                     struct machine_result *res)
+{
+    struct pc_devices *pc = m->pc_dev;
+
+    pc_virtio_stats(m, res);
+    if (!pc || !(pc->live & PC_RUNCTL)) {
+        return;
+    }
+    /* The vCPUs are stopped: the hooks' writes are done. */
+    res->command = pc->cmd;
+    for (unsigned i = 0; i < MACHINE_NR_PHASES; i++) {
+        res->command.phase_ms[i] = machine_ms_since(
+            t0_ns, __atomic_load_n(&pc->phase_ns[i], __ATOMIC_RELAXED));
+    }
+    res->command.end_ms = machine_ms_since(t0_ns, pc->cmd_end_ns);
+}
+
 const struct board_ops board_pc = {
     .name = "pc",
     .kernels = true,
@@ -514,6 +588,6 @@ const struct board_ops board_pc = {
     .init_devices = pc_devices_init,
     .boot = pc_boot_kernel,
     .destroy_devices = pc_devices_destroy,
-    .stats = pc_virtio_stats,
+    .stats = pc_stats,
     .serial_input = pc_serial_input,
 };

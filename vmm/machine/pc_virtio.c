@@ -166,6 +166,32 @@ static void con_output(void *opaque, const uint8_t *buf, size_t len)
 
 static const struct virtio_console_hooks con_hooks = {.output = con_output};
 
+/* The command's stderr (machine_config.command's hvc1): straight to ours. */
+static void err_output(void *opaque, const uint8_t *buf, size_t len)
+{
+    (void)opaque;
+    while (len) {
+        ssize_t n = write(STDERR_FILENO, buf, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return; /* stderr is gone: nowhere to say so either */
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static const struct virtio_console_hooks err_hooks = {.output = err_output};
+
+/* The virtio-consoles: --console virtio's one, or the command's two. */
+static unsigned nr_consoles(const struct machine_config *cfg)
+{
+    return cfg->command ? 2u : cfg->console_virtio ? 1u : 0u;
+}
+
 static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
                      unsigned i)
 {
@@ -194,13 +220,13 @@ static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
         return virtio_rng_init(&d->u.rng, &pc_ram_ops, m, &vdev_hooks, d);
     }
     i -= (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u);
-    if (cfg->console_virtio && i == 0) {
+    if (i < nr_consoles(cfg)) {
         d->kind = VDEV_CONSOLE;
         d->t = &d->u.con.transport;
-        return virtio_console_init(&d->u.con, &con_hooks, m, &pc_ram_ops, m,
-                                   &vdev_hooks, d);
+        return virtio_console_init(&d->u.con, i == 0 ? &con_hooks : &err_hooks,
+                                   m, &pc_ram_ops, m, &vdev_hooks, d);
     }
-    i -= cfg->console_virtio ? 1u : 0u;
+    i -= nr_consoles(cfg);
     d->kind = VDEV_9P;
     d->t = &d->u.p9.transport;
     return virtio_9p_init(&d->u.p9, cfg->shares[i].path, cfg->shares[i].tag,
@@ -342,7 +368,7 @@ static int vdev_new(struct machine *m, unsigned i, struct pc_vdev **out)
 unsigned pc_virtio_count(const struct machine_config *cfg)
 {
     return (unsigned)cfg->nr_disks + (cfg->virtio_rng ? 1u : 0u) +
-           (cfg->console_virtio ? 1u : 0u) + (unsigned)cfg->nr_shares;
+           nr_consoles(cfg) + (unsigned)cfg->nr_shares;
 }
 
 int pc_virtio_init(struct machine *m, char *why, size_t whylen)

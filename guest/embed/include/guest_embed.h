@@ -16,5 +16,8 @@ extern const size_t guest_bench_elf_len;
 /* The dirty-log guest of `vmm bench dirty-log` (guest/dirty.c). */
 extern const unsigned char guest_dirty_elf[];
 extern const size_t guest_dirty_elf_len;
+/* PID 1 of `vmm run -- CMD` (guest/init/vmm-init.c), a static program. */
+extern const unsigned char guest_vmm_init[];
+extern const size_t guest_vmm_init_len;
 
 #endif /* GUEST_EMBED_H */

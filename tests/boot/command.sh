@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `vmm run --kernel K -- CMD`: Debian's kernel boots into this machine's own
+# userspace (/ over 9P, read-only) and runs commands.
+#   command.sh VMM generic CPUS TIMEOUT   (the cloud kernel has no 9p)
+# Checked: `uname -r` prints the guest kernel's release and nothing else on
+# stdout, exit 0, and --json has the command, its status and the phases;
+# `sh -c 'exit 7'` exits 7; `cat /etc/hostname` matches the host's; the
+# command's stdout and stderr arrive apart; it runs in the caller's
+# directory (under /tmp too, where the guest has an overlay); /tmp,
+# /var/tmp and /var are writable in the guest and nothing reaches the
+# host, /etc is not; death by SIGKILL is 137; a missing command
+# 127; as another user (setpriv, when root) it runs as that user; a
+# module that does not load ends with 125 and the init saying why; a
+# modules directory without 9p is refused before any boot.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../kvm/lib.sh"
+vmm=$(realpath "$1") flavor=$2 cpus=$3 timeout=$4
+kvm_require
+if [ -e /sys/module/kvm_pvm ] && [ "${VMM_LONG_TESTS:-}" != 1 ]; then
+    echo "SKIP: PVM host: a full Linux boot runs its kernel in the" \
+        "instruction emulator; set VMM_LONG_TESTS=1 to run it anyway" >&2
+    exit 4
+fi
+env=$("$here/../../scripts/get-test-kernel" --flavor "$flavor") || {
+    echo "FAIL: scripts/get-test-kernel --flavor $flavor failed" >&2
+    exit 1
+}
+eval "$env"
+release=$(basename "$(dirname "$BZIMAGE")")
+release=${release%%_*}
+t=$(mktemp -d)
+chmod 755 "$t"
+trap 'rm -rf "$t"' EXIT
+fail=0
+bad() {
+    echo "FAIL: $*" >&2
+    fail=1
+}
+# run NAME CMD...: vmm run -- CMD in $t/NAME (its cwd), stdout and stderr
+# kept apart; sets $st.
+run() {
+    local name=$1
+    shift
+    mkdir -p "$t/$name"
+    (cd "$t/$name" && timeout "$timeout" "$vmm" run --kernel "$BZIMAGE" \
+        --modules "$MODULES" --cpus "$cpus" --memory 256M \
+        --json "$t/$name.json" -- "$@" >"$t/$name.out" 2>"$t/$name.err")
+    st=$?
+    echo "$name: exit $st, $(wc -c <"$t/$name.out") bytes out," \
+        "$(wc -c <"$t/$name.err") bytes err" >&2
+}
+show() {
+    sed 's/^/  | /' "$t/$1.err" >&2
+}
+
+run uname uname -r
+[ "$st" = 0 ] || { bad "uname -r: exit $st"; show uname; }
+[ -s "$t/uname.err" ] && { bad "uname -r: stderr not empty"; show uname; }
+[ "$(cat "$t/uname.out")" = "$release" ] ||
+    bad "uname -r printed '$(head -c 200 "$t/uname.out")', not $release"
+j=$(cat "$t/uname.json" 2>/dev/null)
+for want in '"command":{"argv":\["uname","-r"\],"status":0,"signal":null' \
+    '"boot_ms":[0-9.]+' '"mount_ms":[0-9.]+' '"command_ms":[0-9.]+' \
+    '"reason":"command exited"' '"init_failed":false'; do
+    grep -Eq "$want" <<<"$j" || bad "uname --json lacks $want: $j"
+done
+
+run exit7 sh -c 'exit 7'
+[ "$st" = 7 ] || { bad "sh -c 'exit 7': exit $st"; show exit7; }
+
+run hostname cat /etc/hostname
+[ "$st" = 0 ] || { bad "cat /etc/hostname: exit $st"; show hostname; }
+cmp -s "$t/hostname.out" /etc/hostname ||
+    bad "the guest's /etc/hostname differs from the host's"
+
+stamp=vmm-command-test-$$
+run places sh -c "echo to-out; echo to-err >&2; pwd; id -u;
+    touch /tmp/$stamp /var/tmp/$stamp /var/$stamp && echo writable;
+    touch /etc/$stamp 2>/dev/null && echo etc-writable; exit 0"
+[ "$st" = 0 ] || { bad "places: exit $st"; show places; }
+printf 'to-out\n%s\n%s\nwritable\n' "$t/places" "$(id -u)" >"$t/want"
+cmp -s "$t/want" "$t/places.out" ||
+    bad "stdout of places: '$(tr '\n' '|' <"$t/places.out")'," \
+        "want '$(tr '\n' '|' <"$t/want")'"
+grep -qx 'to-err' "$t/places.err" || bad "stderr lacks to-err"
+grep -q 'to-err' "$t/places.out" && bad "stderr's line on stdout"
+for f in /tmp/$stamp /var/tmp/$stamp /var/$stamp /etc/$stamp; do
+    [ -e "$f" ] && bad "$f reached the host"
+    rm -f "$f"
+done
+
+run kill sh -c 'kill -KILL $$'
+[ "$st" = 137 ] || { bad "killed by SIGKILL: exit $st, want 137"; show kill; }
+grep -q '"status":137,"signal":9' "$t/kill.json" ||
+    bad "--json of SIGKILL: $(cat "$t/kill.json")"
+
+run missing /nonexistent/vmm-no-such-command
+[ "$st" = 127 ] || { bad "missing command: exit $st, want 127"; show missing; }
+grep -q 'vmm-no-such-command' "$t/missing.err" ||
+    bad "missing command: no message on stderr"
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    # The user's own node for the KVM device: /dev/kvm stays as it is.
+    mkdir -p "$t/nobody/mods"
+    cp "$BZIMAGE" "$t/nobody/"
+    cp "$MODULES"/* "$t/nobody/mods/"
+    chmod -R a+rX "$t/nobody"
+    mknod "$t/nobody/kvm" c "$((0x$(stat -c %t /dev/kvm)))" \
+        "$((0x$(stat -c %T /dev/kvm)))"
+    chown 65534:65534 "$t/nobody/kvm"
+    chmod 600 "$t/nobody/kvm"
+    (cd "$t/nobody" && timeout "$timeout" setpriv --reuid=65534 \
+        --regid=65534 --clear-groups "$vmm" run --kernel \
+        "$t/nobody/bzImage" --modules "$t/nobody/mods" --cpus "$cpus" \
+        --kvm-device "$t/nobody/kvm" -- id -u >"$t/nobody.out" 2>"$t/nobody.err")
+    st=$?
+    [ "$st" = 0 ] || { bad "as uid 65534: exit $st"; show nobody; }
+    [ "$(cat "$t/nobody.out")" = 65534 ] ||
+        bad "as uid 65534, id -u printed '$(cat "$t/nobody.out")'"
+else
+    echo "note: not root or no setpriv: the other-user case is left out" >&2
+fi
+
+# A 9p module cut short: the guest's init cannot load it.
+mkdir -p "$t/badmods"
+cp "$MODULES"/* "$t/badmods/"
+head -c 4096 "$MODULES/9p.ko" >"$t/badmods/9p.ko"
+MODULES=$t/badmods run badmod uname -r
+[ "$st" = 125 ] || { bad "a broken 9p.ko: exit $st, want 125"; show badmod; }
+grep -q 'vmm-init: loading .*9p' "$t/badmod.err" ||
+    { bad "a broken 9p.ko: the init did not say so"; show badmod; }
+grep -q '"init_failed":true' "$t/badmod.json" ||
+    bad "a broken 9p.ko: --json: $(cat "$t/badmod.json")"
+
+# No 9p at all, and modules.builtin does not have it: refused up front.
+mkdir -p "$t/nomods"
+grep -v '^9p' "$MODULES/modules.dep" >"$t/nomods/modules.dep"
+: >"$t/nomods/modules.builtin"
+MODULES=$t/nomods run nomod uname -r
+[ "$st" = 1 ] || bad "no 9p module: exit $st, want 1"
+grep -q 'no module 9p' "$t/nomod.err" || { bad "no 9p: message"; show nomod; }
+[ "$(wc -l <"$t/nomod.err")" = 1 ] || bad "no 9p: more than one line"
+
+[ $fail = 0 ] && echo "PASS: -- CMD with $flavor, $cpus vCPU(s)"
+exit $fail
