@@ -832,6 +832,8 @@ static void test_command(void)
         {{"--kernel", "k", "--share", "/srv", "--", "ls"}, NULL},
         {{"--", "uname"}, "-- uname: needs --kernel"},
         {{"--kernel", "k", "--modules", "/m"}, "--modules: only with -- CMD"},
+        {{"--kernel", "k", "--save-initrd", "f"},
+         "--save-initrd: only with -- CMD"},
         {{"--kernel", "k", "--initrd", "i", "--", "ls"}, "--initrd: not with"},
         {{"--kernel", "k", "--console", "virtio", "--", "ls"},
          "--console virtio: not with"},
@@ -911,7 +913,8 @@ static void test_guest_kinds(void)
             args_add(&a, "--mem-backend");
             args_add(&a, strcmp(name, "--mem-path") ? "memfd" : "hugetlbfs");
         }
-        if (strcmp(name, "--modules") == 0) {
+        if (strcmp(name, "--modules") == 0 ||
+            strcmp(name, "--save-initrd") == 0) {
             args_add(&a, "--kernel");
             args_add(&a, "bzImage");
             args_add(&a, "--");

@@ -165,6 +165,88 @@ static void test_kmod(void)
     }
 }
 
+/* A 64-bit ELF relocatable with sections null, .shstrtab and .modinfo
+ * holding (info) ((info_len) bytes) into (buf); its size. */
+static size_t make_ko(uint8_t *buf, size_t cap, const char *info,
+                      size_t info_len)
+{
+    static const char strtab[] = "\0.shstrtab\0.modinfo";
+    size_t str_off = 0x40, info_off = str_off + sizeof(strtab);
+    size_t sh_off = (info_off + info_len + 7) & ~(size_t)7;
+    size_t size = sh_off + 3 * 0x40;
+
+    if (size > cap) {
+        return 0;
+    }
+    memset(buf, 0, size);
+    memcpy(buf, "\177ELF\2\1\1", 7);
+    buf[0x10] = 1; /* ET_REL */
+    buf[0x12] = 62;
+    memcpy(buf + 0x28, &sh_off, 8);
+    buf[0x34] = 0x40;
+    buf[0x3a] = 0x40;
+    buf[0x3c] = 3;
+    buf[0x3e] = 1;
+    memcpy(buf + str_off, strtab, sizeof(strtab));
+    memcpy(buf + info_off, info, info_len);
+    /* Section 1: .shstrtab; section 2: .modinfo. */
+    buf[sh_off + 0x40] = 1;
+    memcpy(buf + sh_off + 0x40 + 0x18, &str_off, 8);
+    {
+        uint64_t n = sizeof(strtab);
+
+        memcpy(buf + sh_off + 0x40 + 0x20, &n, 8);
+    }
+    buf[sh_off + 0x80] = 11;
+    memcpy(buf + sh_off + 0x80 + 0x18, &info_off, 8);
+    memcpy(buf + sh_off + 0x80 + 0x20, &(uint64_t){info_len}, 8);
+    return size;
+}
+
+static void test_modinfo(void)
+{
+    static const char info[] = "license=GPL\0depends=virtio,virtio_ring\0"
+                               "name=virtio_mmio\0";
+    static uint8_t ko[1024];
+    size_t size = make_ko(ko, sizeof(ko), info, sizeof(info));
+    char buf[64];
+    int rc;
+
+    rc = kmod_modinfo_depends(ko, size, buf, sizeof(buf));
+    CHECK(rc == 0 && strcmp(buf, "virtio,virtio_ring") == 0, "depends: %d %s",
+          rc, buf);
+    rc = kmod_modinfo_depends(ko, size, buf, 10);
+    CHECK(rc == -ENOSPC, "too small: %d", rc);
+    /* No depends=: needs nothing. */
+    size = make_ko(ko, sizeof(ko), "license=GPL", 12);
+    rc = kmod_modinfo_depends(ko, size, buf, sizeof(buf));
+    CHECK(rc == 0 && buf[0] == '\0', "no depends: %d '%s'", rc, buf);
+    /* Truncated before the section table, a section past the end, not an
+     * ELF, 32-bit, no .modinfo. */
+    rc = kmod_modinfo_depends(ko, size - 1, buf, sizeof(buf));
+    CHECK(rc == -ENOEXEC, "cut: %d", rc);
+    {
+        size_t sh_off;
+        uint64_t big = 1u << 20;
+
+        memcpy(&sh_off, ko + 0x28, 8);
+        memcpy(ko + sh_off + 0x80 + 0x20, &big, 8);
+        rc = kmod_modinfo_depends(ko, size, buf, sizeof(buf));
+        CHECK(rc == -ENOEXEC, "section past the end: %d", rc);
+        size = make_ko(ko, sizeof(ko), "x", 2);
+        memcpy(&sh_off, ko + 0x28, 8);
+        ko[4] = 1;
+        rc = kmod_modinfo_depends(ko, size, buf, sizeof(buf));
+        CHECK(rc == -ENOEXEC, "32-bit: %d", rc);
+        ko[4] = 2;
+        ko[sh_off + 0x80] = 2; /* the name ".shstrtab"+1: "shstrtab" */
+        rc = kmod_modinfo_depends(ko, size, buf, sizeof(buf));
+        CHECK(rc == -ENOENT, "no .modinfo: %d", rc);
+    }
+    rc = kmod_modinfo_depends("hello", 5, buf, sizeof(buf));
+    CHECK(rc == -ENOEXEC, "not ELF: %d", rc);
+}
+
 /* ---- cpio ---- */
 
 struct entry {
@@ -414,9 +496,104 @@ static void test_build(void)
     }
 }
 
+/* A kernel build tree: modules.order, .modinfo, modules.builtin. */
+static void test_build_tree(void)
+{
+    char dir[] = "/tmp/test_run_tree.XXXXXX";
+    static const struct {
+        const char *path, *depends;
+    } mods[] = {
+        {"drivers/virtio/virtio_ring", ""},
+        {"drivers/virtio/virtio", "virtio_ring"},
+        {"drivers/virtio/virtio_mmio", "virtio,virtio_ring"},
+        {"net/9p/9pnet", ""},
+        {"net/9p/9pnet_virtio", "virtio,9pnet,virtio_ring"},
+        {"fs/9p/9p", "9pnet"},
+        {"fs/ext4/ext4", ""},
+    };
+    const char *argv[] = {"true"};
+    struct run_command_who who = {.cwd = "/"};
+    struct machine_share root = {"/", RUN_COMMAND_ROOT_TAG};
+    char path[512], kernel[512], why[256] = "";
+    struct run_command rc;
+    struct run_command_in in = {.kernel = "x",
+                                .kernel_size = 1,
+                                .argv = argv,
+                                .argc = 1,
+                                .shares = &root,
+                                .nr_shares = 1,
+                                .who = &who};
+    FILE *order;
+    int ret;
+
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path),
+             "mkdir -p %s/arch/x86/boot %s/drivers/virtio "
+             "%s/net/9p %s/fs/9p %s/fs/ext4",
+             dir, dir, dir, dir, dir);
+    CHECK(system(path) == 0, "mkdir");
+    snprintf(kernel, sizeof(kernel), "%s/arch/x86/boot/bzImage", dir);
+    write_file(dir, "arch/x86/boot/bzImage", "kernel");
+    write_file(dir, "modules.builtin",
+               "kernel/drivers/char/virtio_console.ko\n");
+    snprintf(path, sizeof(path), "%s/modules.order", dir);
+    order = fopen(path, "w");
+    for (size_t i = 0; order && i < sizeof(mods) / sizeof(mods[0]); i++) {
+        static uint8_t ko[1024];
+        char info[128];
+        int n = snprintf(info, sizeof(info), "depends=%s", mods[i].depends);
+        size_t size = make_ko(ko, sizeof(ko), info, (size_t)n + 1);
+        FILE *f;
+
+        /* Newer trees write the object's name. */
+        fprintf(order, "%s.o\n", mods[i].path);
+        snprintf(path, sizeof(path), "%s/%s.ko", dir, mods[i].path);
+        f = fopen(path, "w");
+        CHECK(f && fwrite(ko, 1, size, f) == size, "%s", path);
+        if (f) {
+            fclose(f);
+        }
+    }
+    if (order) {
+        fclose(order);
+    }
+    in.kernel_path = kernel;
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == 0, "tree: %d %s", ret, why);
+    if (ret == 0) {
+        CHECK(rc.tree && strcmp(rc.modules_dir, dir) == 0, "tree found: %s",
+              rc.modules_dir);
+        /* virtio_ring, virtio, virtio_mmio, 9pnet, 9pnet_virtio, 9p: not
+         * ext4, which nothing needs; virtio_console is built in. */
+        CHECK(rc.nr_modules == 6, "6 modules, got %zu", rc.nr_modules);
+        run_command_free(&rc);
+    }
+    /* 9p's file broken: named. */
+    write_file(dir, "fs/9p/9p.ko", "not an ELF");
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == -ENOEXEC && strstr(why, "9p.ko"), "broken 9p.ko: %d %s", ret,
+          why);
+    /* Not a tree: no modules at all (built-in drivers assumed). */
+    snprintf(path, sizeof(path), "%s/modules.order", dir);
+    unlink(path);
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == 0 && !rc.tree && rc.nr_modules == 0, "no tree: %d %s", ret,
+          why);
+    if (ret == 0) {
+        run_command_free(&rc);
+    }
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    CHECK(system(path) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_kmod();
+    test_modinfo();
+    test_build_tree();
     test_cpio();
     test_build();
     printf("test_run_command: %u failures\n", unit_failures);

@@ -46,6 +46,7 @@ enum {
     O_VIRTIO_CMDLINE,
     O_CONSOLE,
     O_MODULES,
+    O_SAVE_INITRD,
     O_DUMP_MTREE,
     O_DUMP_FLATVIEW,
     O_DUMP_SLOTS,
@@ -134,7 +135,13 @@ static const struct opt run_opts_table[] = {
      "serial", O_CONSOLE, GUEST_KERNELS},
     {"--modules", "DIR",
      "with -- CMD: the kernel's modules (a directory with modules.dep)",
-     "/lib/modules/<the kernel's release>", O_MODULES, GUEST_BZIMAGE},
+     "/lib/modules/<the kernel's release>, or the build tree of "
+     "arch/x86/boot/bzImage",
+     O_MODULES, GUEST_BZIMAGE},
+    {"--save-initrd", "FILE",
+     "with -- CMD: also write the initramfs vmm built to FILE (to boot it "
+     "elsewhere)",
+     NULL, O_SAVE_INITRD, GUEST_BZIMAGE},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
      O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
@@ -561,6 +568,9 @@ static int apply_host(struct run_opts *o, int id, const char *name,
     case O_MODULES:
         o->modules_dir = v;
         return 0;
+    case O_SAVE_INITRD:
+        o->save_initrd = v;
+        return 0;
     case O_DUMP_MTREE:
         o->mc.dump_mtree = true;
         return 0;
@@ -597,8 +607,9 @@ static int apply_run(void *ctx, const struct opt *opt, const char *name,
 static int check_command(const struct run_opts *o, char *why, size_t whylen)
 {
     if (!o->nr_command) {
-        if (o->modules_dir) {
-            snprintf(why, whylen, "--modules: only with -- CMD");
+        if (o->modules_dir || o->save_initrd) {
+            snprintf(why, whylen, "%s: only with -- CMD",
+                     o->modules_dir ? "--modules" : "--save-initrd");
             return -EINVAL;
         }
         return 0;

@@ -48,10 +48,11 @@ struct run_opts {
     struct machine_disk disks[CLI_MAX_DISKS];
     char disk_arg[CLI_MAX_DISKS][CLI_DISK_ARG_MAX];
     /* -- CMD ARGS...: the command to run in the guest (nr_command 0:
-     * none), pointing into argv; --modules. */
+     * none), pointing into argv; --modules, --save-initrd. */
     char **command;
     size_t nr_command;
     const char *modules_dir;
+    const char *save_initrd;
     /* --share: mc.shares points here; paths and tags into (share_arg). */
     struct machine_share shares[CLI_MAX_SHARES];
     char share_arg[CLI_MAX_SHARES][CLI_DISK_ARG_MAX];

@@ -395,6 +395,28 @@ static void disks_close(struct run_opts *o)
     }
 }
 
+/* Write (len) bytes to a new (path). */
+static int save_file(const char *path, const void *buf, size_t len, char *why,
+                     size_t whylen)
+{
+    FILE *f = fopen(path, "we");
+
+    if (!f || fwrite(buf, 1, len, f) != len) {
+        int err = errno ? errno : EIO;
+
+        snprintf(why, whylen, "--save-initrd %s: %s", path, strerror(err));
+        if (f) {
+            fclose(f);
+        }
+        return -err;
+    }
+    if (fclose(f) != 0) {
+        snprintf(why, whylen, "--save-initrd %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
 /* -- CMD: the initramfs that runs it, once the kernel is known. */
 static int command_initrd(struct run *r, enum boot_format fmt, char *why,
                           size_t whylen)
@@ -435,6 +457,13 @@ static int command_initrd(struct run *r, enum boot_format fmt, char *why,
     }
     if (ret < 0) {
         return ret;
+    }
+    if (r->o.save_initrd) {
+        ret = save_file(r->o.save_initrd, r->cmd.initrd, r->cmd.initrd_size,
+                        why, whylen);
+        if (ret < 0) {
+            return ret;
+        }
     }
     r->cmd_initrd = (struct boot_module){.data = r->cmd.initrd,
                                          .size = r->cmd.initrd_size,

@@ -66,8 +66,33 @@ static void conf_put_u(struct conf *c, const char *key, unsigned long long v)
     conf_put(c, key, buf);
 }
 
+/* A kernel build tree: (kernel_path) is <tree>/arch/x86/boot/bzImage (or
+ * a link to it) and <tree>/modules.order lists the modules it built. */
+static bool build_tree(const char *kernel_path, char *tree, size_t len)
+{
+    static const char tail[] = "/arch/x86/boot/bzImage";
+    char real[PATH_MAX], order[PATH_MAX + 16];
+    size_t n;
+
+    if (!kernel_path || !realpath(kernel_path, real)) {
+        return false;
+    }
+    n = strlen(real);
+    if (n < sizeof(tail) || strcmp(real + n - (sizeof(tail) - 1), tail) != 0) {
+        return false;
+    }
+    real[n - (sizeof(tail) - 1)] = '\0';
+    snprintf(order, sizeof(order), "%s/modules.order", real);
+    if (access(order, R_OK) < 0 || strlen(real) >= len) {
+        return false;
+    }
+    snprintf(tree, len, "%s", real);
+    return true;
+}
+
 /* The modules directory: --modules, else /lib/modules/<release> when it
- * has a modules.dep; "" when there is none (built-in drivers). */
+ * has a modules.dep, else the build tree the bzImage is in; "" when there
+ * is none (built-in drivers). */
 static int find_modules_dir(const struct run_command_in *in,
                             struct run_command *out, char *why, size_t whylen)
 {
@@ -84,15 +109,158 @@ static int find_modules_dir(const struct run_command_in *in,
                  in->modules_dir);
         return 0;
     }
-    if (!out->release[0]) {
-        return 0;
-    }
     snprintf(dep, sizeof(dep), "/lib/modules/%s/modules.dep", out->release);
-    if (access(dep, R_OK) == 0) {
+    if (out->release[0] && access(dep, R_OK) == 0) {
         snprintf(out->modules_dir, sizeof(out->modules_dir), "/lib/modules/%s",
                  out->release);
+        return 0;
     }
+    out->tree =
+        build_tree(in->kernel_path, out->modules_dir, sizeof(out->modules_dir));
     return 0;
+}
+
+/* A growing text. */
+struct text {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->oom) {
+        return;
+    }
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->len + n + 1) * 2;
+        char *p = realloc(t->s, cap);
+
+        if (!p) {
+            t->oom = true;
+            return;
+        }
+        t->s = p;
+        t->cap = cap;
+    }
+    memcpy(t->s + t->len, s, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+/* The index of module (name) in modules.order's lists, or (nr). */
+static size_t order_find(char *const *names, size_t nr, const char *name)
+{
+    size_t i = 0;
+
+    while (i < nr && strcmp(names[i], name) != 0) {
+        i++;
+    }
+    return i;
+}
+
+/* modules.dep's text for a build tree, which has none before
+ * modules_install: the wanted modules and what they need, each module's
+ * needs read from its .modinfo. */
+static int tree_dep(const char *tree, struct text *dep, char *why,
+                    size_t whylen)
+{
+    char path[PATH_MAX + 64], *order = NULL, *paths[8192], *names[8192];
+    const char *queue[256];
+    static bool seen[8192];
+    size_t nq = 0, nr = 0, order_len;
+    int ret;
+
+    memset(seen, 0, sizeof(seen));
+    snprintf(path, sizeof(path), "%s/modules.order", tree);
+    ret =
+        file_read_all(path, DEP_MAX, (void **)&order, &order_len, why, whylen);
+    if (ret < 0) {
+        return ret == -ENOEXEC ? 0 : ret;
+    }
+    /* One path per line; newer trees write the object (.o), older the
+     * module (.ko): both mean NAME.ko. */
+    for (char *p = order; p < order + order_len && nr < 8192;) {
+        char *eol = memchr(p, '\n', (size_t)(order + order_len - p));
+        size_t n;
+        char name[64];
+
+        eol = eol ? eol : order + order_len;
+        n = (size_t)(eol - p);
+        if (n > 2 && strncmp(eol - 2, ".o", 2) == 0) {
+            n -= 2;
+        } else if (n > 3 && strncmp(eol - 3, ".ko", 3) == 0) {
+            n -= 3;
+        }
+        if (n) {
+            paths[nr] = malloc(n + 4);
+            kmod_name(p, n, name, sizeof(name));
+            names[nr] = strdup(name);
+            if (!paths[nr] || !names[nr]) {
+                free(paths[nr]);
+                free(names[nr]);
+                break;
+            }
+            memcpy(paths[nr], p, n);
+            memcpy(paths[nr] + n, ".ko", 4);
+            nr++;
+        }
+        p = eol + 1;
+    }
+    free(order);
+    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+        queue[nq++] = wanted[i] + (wanted[i][0] == '?');
+    }
+    for (size_t q = 0; q < nq && ret == 0; q++) {
+        size_t at = order_find(names, nr, queue[q]);
+        const char *rel = at < nr ? paths[at] : NULL;
+        char deps[1024], *save = NULL;
+        void *ko;
+        size_t size;
+
+        /* Not built as a module (built in, or absent: the resolver
+         * tells which), or seen already. */
+        if (!rel || seen[at]) {
+            continue;
+        }
+        seen[at] = true;
+        snprintf(path, sizeof(path), "%s/%s", tree, rel);
+        ret = file_read_all(path, MODULE_MAX, &ko, &size, why, whylen);
+        if (ret < 0) {
+            break;
+        }
+        ret = kmod_modinfo_depends(ko, size, deps, sizeof(deps));
+        free(ko);
+        if (ret < 0) {
+            snprintf(why, whylen, "%s: no module information (%s)", path,
+                     strerror(-ret));
+            break;
+        }
+        text_add(dep, rel, strlen(rel));
+        text_add(dep, ":", 1);
+        for (char *d = strtok_r(deps, ",", &save); d;
+             d = strtok_r(NULL, ",", &save)) {
+            size_t j = order_find(names, nr, d);
+
+            /* A dependency the tree did not build: its name, which the
+             * read of it will then name. */
+            text_add(dep, " ", 1);
+            text_add(dep, j < nr ? paths[j] : d, strlen(j < nr ? paths[j] : d));
+            if (j < nr && nq < 256) {
+                queue[nq++] = names[j];
+            }
+        }
+        text_add(dep, "\n", 1);
+    }
+    for (size_t i = 0; i < nr; i++) {
+        free(paths[i]);
+        free(names[i]);
+    }
+    if (ret == 0 && dep->oom) {
+        snprintf(why, whylen, "modules of %s: out of memory", tree);
+        ret = -ENOMEM;
+    }
+    return ret;
 }
 
 /* "vmm/mod/NN-name.ko[.xz]" for module (i) at (path). */
@@ -120,8 +288,20 @@ static int add_modules(const struct run_command *out, struct cpio *cp,
         return 0;
     }
     snprintf(path, sizeof(path), "%s/modules.dep", out->modules_dir);
-    ret = file_read_all(path, DEP_MAX, &dep, &dep_len, sub, sizeof(sub));
-    if (ret == -ENOEXEC) {
+    if (out->tree) {
+        struct text t = {0};
+
+        ret = tree_dep(out->modules_dir, &t, why, whylen);
+        if (ret < 0) {
+            free(t.s);
+            return ret;
+        }
+        dep = t.s;
+        dep_len = t.len;
+    } else {
+        ret = file_read_all(path, DEP_MAX, &dep, &dep_len, sub, sizeof(sub));
+    }
+    if (ret == -ENOEXEC || !dep) {
         dep_len = 0; /* empty: nothing is a module */
     } else if (ret < 0) {
         snprintf(why, whylen, "modules: %s", sub);

@@ -37,7 +37,8 @@ struct run_command_in {
     const void *kernel;
     size_t kernel_size;
     const char *kernel_path;
-    /* --modules, or NULL for /lib/modules/<the kernel's release>. */
+    /* --modules, or NULL for /lib/modules/<the kernel's release>, or the
+     * build tree (kernel_path) is in. */
     const char *modules_dir;
     /* The command. */
     const char *const *argv;
@@ -61,6 +62,9 @@ struct run_command {
     char release[128];
     char modules_dir[4096];
     size_t nr_modules;
+    /* modules_dir is a kernel build tree (modules.order, no
+     * modules.dep). */
+    bool tree;
 };
 
 /*

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +235,82 @@ static bool in_builtin(const char *builtin, size_t len, const char *name)
         p = eol + 1;
     }
     return false;
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+
+    while (n--) {
+        v = v << 8 | p[n];
+    }
+    return v;
+}
+
+/* Section (i)'s offset and size, checked against the file. */
+static bool section(const uint8_t *p, size_t size, uint64_t shoff,
+                    unsigned entsize, unsigned i, uint64_t *off, uint64_t *len)
+{
+    const uint8_t *sh = p + shoff + (uint64_t)i * entsize;
+
+    *off = get_le(sh + 0x18, 8);
+    *len = get_le(sh + 0x20, 8);
+    return *off <= size && *len <= size - *off;
+}
+
+int kmod_modinfo_depends(const void *ko, size_t size, char *buf, size_t len)
+{
+    static const char key[] = "depends=";
+    const uint8_t *p = ko;
+    uint64_t shoff, stroff, strsz;
+    unsigned entsize, shnum, shstrndx;
+
+    if (len) {
+        buf[0] = '\0';
+    }
+    if (size < 0x40 || memcmp(p, "\177ELF", 4) != 0 || p[4] != 2 || p[5] != 1) {
+        return -ENOEXEC;
+    }
+    shoff = get_le(p + 0x28, 8);
+    entsize = (unsigned)get_le(p + 0x3a, 2);
+    shnum = (unsigned)get_le(p + 0x3c, 2);
+    shstrndx = (unsigned)get_le(p + 0x3e, 2);
+    if (entsize < 0x40 || shstrndx >= shnum || shoff > size ||
+        (uint64_t)shnum * entsize > size - shoff ||
+        !section(p, size, shoff, entsize, shstrndx, &stroff, &strsz)) {
+        return -ENOEXEC;
+    }
+    for (unsigned i = 0; i < shnum; i++) {
+        uint64_t name = get_le(p + shoff + (uint64_t)i * entsize, 4);
+        uint64_t off, sz;
+
+        if (name >= strsz || strsz - name < sizeof(".modinfo") ||
+            memcmp(p + stroff + name, ".modinfo", sizeof(".modinfo")) != 0) {
+            continue;
+        }
+        if (!section(p, size, shoff, entsize, i, &off, &sz)) {
+            return -ENOEXEC;
+        }
+        /* NUL-separated "key=value" strings. */
+        for (uint64_t at = 0; at < sz;) {
+            const uint8_t *s = p + off + at;
+            const uint8_t *end = memchr(s, '\0', sz - at);
+            size_t n = end ? (size_t)(end - s) : (size_t)(sz - at);
+
+            if (n >= sizeof(key) - 1 && memcmp(s, key, sizeof(key) - 1) == 0) {
+                n -= sizeof(key) - 1;
+                if (n >= len) {
+                    return -ENOSPC;
+                }
+                memcpy(buf, s + sizeof(key) - 1, n);
+                buf[n] = '\0';
+                return 0;
+            }
+            at += n + 1;
+        }
+        return 0; /* no depends=: needs nothing */
+    }
+    return -ENOENT;
 }
 
 void kmod_list_free(struct kmod_list *l)

@@ -44,4 +44,15 @@ void kmod_list_free(struct kmod_list *l);
  * "virtio-mmio.ko" -> "virtio_mmio". Cut to (len). */
 void kmod_name(const char *path, size_t path_len, char *buf, size_t len);
 
+/*
+ * The "depends=" value of a module file's .modinfo section (a 64-bit
+ * little-endian ELF relocatable, as x86-64 builds them) into (buf): the
+ * names of the modules it needs, comma-separated, "" for none. Returns 0,
+ * -ENOEXEC when (ko, size) is no such ELF file or its section table or
+ * .modinfo lies outside it, -ENOENT without a .modinfo, -ENOSPC when the
+ * value does not fit (len).
+ */
+__attribute__((warn_unused_result)) int
+kmod_modinfo_depends(const void *ko, size_t size, char *buf, size_t len);
+
 #endif /* VMM_KMOD_H */
