@@ -7,7 +7,8 @@
 # stdout, exit 0, and --json has the command, its status and the phases;
 # `sh -c 'exit 7'` exits 7; `cat /etc/hostname` matches the host's; the
 # command's stdout and stderr arrive apart; it runs in the caller's
-# directory (under /tmp too, where the guest has an overlay); /tmp,
+# directory (under /tmp too, where the guest has an overlay), also under
+# --sandbox; /tmp,
 # /var/tmp and /var are writable in the guest and nothing reaches the
 # host, /etc is not; death by SIGKILL is 137; a missing command
 # 127; as another user (setpriv, when root) it runs as that user; a
@@ -39,13 +40,15 @@ bad() {
     fail=1
 }
 # run NAME CMD...: vmm run -- CMD in $t/NAME (its cwd), stdout and stderr
-# kept apart; sets $st.
+# kept apart, $EXTRA's options too; sets $st.
+EXTRA=
 run() {
     local name=$1
     shift
     mkdir -p "$t/$name"
+    # shellcheck disable=SC2086 # options
     (cd "$t/$name" && timeout "$timeout" "$vmm" run --kernel "$BZIMAGE" \
-        --modules "$MODULES" --cpus "$cpus" --memory 256M \
+        --modules "$MODULES" --cpus "$cpus" --memory 256M $EXTRA \
         --json "$t/$name.json" -- "$@" >"$t/$name.out" 2>"$t/$name.err")
     st=$?
     echo "$name: exit $st, $(wc -c <"$t/$name.out") bytes out," \
@@ -76,7 +79,7 @@ cmp -s "$t/hostname.out" /etc/hostname ||
     bad "the guest's /etc/hostname differs from the host's"
 
 stamp=vmm-command-test-$$
-run places sh -c "echo to-out; echo to-err >&2; pwd; id -u;
+EXTRA=--sandbox run places sh -c "echo to-out; echo to-err >&2; pwd; id -u;
     touch /tmp/$stamp /var/tmp/$stamp /var/$stamp && echo writable;
     touch /etc/$stamp 2>/dev/null && echo etc-writable; exit 0"
 [ "$st" = 0 ] || { bad "places: exit $st"; show places; }

@@ -291,7 +291,7 @@ static void test_bzimage_bad(void)
 /* The release in the header: the first word, only when it is there. */
 static void test_bzimage_release(void)
 {
-    static uint8_t img[BZ_SIZE];
+    static uint8_t img[IMG_CAP];
     static const char ver[] = "6.1.0-57-amd64 (debian-kernel@lists) #1 SMP";
     size_t size = bz_build(img);
     char buf[64];
