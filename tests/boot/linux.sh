@@ -33,11 +33,7 @@ if { [ "$mode" = full ] || [ "$mode" = qemu ]; } && [ -e /sys/module/kvm_pvm ]; 
     fi
     cmdline="$cmdline quiet cryptomgr.notests mitigations=off init_on_alloc=0 pci=off audit=0 nowatchdog"
 fi
-env=$("$here/../../scripts/get-test-kernel" --flavor "$flavor") || {
-    echo "FAIL: scripts/get-test-kernel --flavor $flavor failed" >&2
-    exit 1
-}
-eval "$env"
+test_kernel_env "$flavor"
 case $path in
 bzimage) kernel=$BZIMAGE ;;
 pvh) kernel=$VMLINUX ;;

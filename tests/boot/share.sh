@@ -16,16 +16,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../kvm/lib.sh"
 vmm=$1 flavor=$2 cpus=$3 timeout=$4
 kvm_require
-if [ -e /sys/module/kvm_pvm ] && [ "${VMM_LONG_TESTS:-}" != 1 ]; then
-    echo "SKIP: PVM host: a full Linux boot runs its kernel in the" \
-        "instruction emulator; set VMM_LONG_TESTS=1 to run it anyway" >&2
-    exit 4
-fi
-env=$("$here/../../scripts/get-test-kernel" --flavor "$flavor") || {
-    echo "FAIL: scripts/get-test-kernel --flavor $flavor failed" >&2
-    exit 1
-}
-eval "$env"
+full_boot_skip_on_pvm
+test_kernel_env "$flavor"
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail=0

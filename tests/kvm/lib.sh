@@ -55,3 +55,25 @@ cleanup_host() {
         echo "$POOL_SAVED" >"$POOL_KNOB"
     fi
 }
+
+# full_boot_skip_on_pvm: a full Linux boot on a PVM host runs the guest
+# kernel in the instruction emulator; skip it there unless asked.
+full_boot_skip_on_pvm() {
+    if [ -e /sys/module/kvm_pvm ] && [ "${VMM_LONG_TESTS:-}" != 1 ]; then
+        echo "SKIP: PVM host: a full Linux boot runs its kernel in the" \
+            "instruction emulator; set VMM_LONG_TESTS=1 to run it anyway" >&2
+        exit 4
+    fi
+}
+
+# test_kernel_env FLAVOR: BZIMAGE, VMLINUX, INITRD and MODULES of Debian's
+# FLAVOR kernel (scripts/get-test-kernel), or exit 1.
+test_kernel_env() {
+    local env
+    env=$("$(dirname "${BASH_SOURCE[0]}")/../../scripts/get-test-kernel" \
+        --flavor "$1") || {
+        echo "FAIL: scripts/get-test-kernel --flavor $1 failed" >&2
+        exit 1
+    }
+    eval "$env"
+}
