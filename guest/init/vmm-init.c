@@ -56,8 +56,8 @@
 #endif
 
 #define CONF_PATH "/vmm/run.conf"
-#define CONF_MAX (1u << 20)
-#define MAX_ITEMS 4096
+#define CONF_MAX RUN_CONF_MAX_BYTES
+#define MAX_ITEMS RUN_CONF_MAX_RECORDS
 #define NEWROOT "/vmm/root"
 
 static bool have_ctl;
@@ -139,7 +139,7 @@ static int conf_read(struct conf *c)
     }
     close(fd);
     /* Records are NUL-terminated pairs. */
-    for (p = c->buf; p < c->buf + len && c->n < MAX_ITEMS;) {
+    for (p = c->buf; p < c->buf + len;) {
         char *k = p, *v, *e;
 
         e = memchr(k, '\0', (size_t)(c->buf + len - k));
@@ -151,6 +151,10 @@ static int conf_read(struct conf *c)
                              : NULL;
         if (!e) {
             break;
+        }
+        if (c->n == MAX_ITEMS) {
+            say("%s: more than %u records", CONF_PATH, MAX_ITEMS);
+            return -1;
         }
         c->key[c->n] = k;
         c->val[c->n] = v;
@@ -309,7 +313,9 @@ static int mount_all(const struct conf *c)
 
         if (strcmp(k, "share") == 0 && i + 1 < c->n &&
             strcmp(c->key[i + 1], "at") == 0) {
-            if (mount_share(v, in_root(c->val[i + 1], dst, sizeof(dst))) < 0) {
+            /* A tmpfs put there may not have the directory. */
+            mkdir_p(in_root(c->val[i + 1], dst, sizeof(dst)), 0755);
+            if (mount_share(v, dst) < 0) {
                 return -1;
             }
         } else if (strcmp(k, "tmpfs") == 0) {
@@ -443,9 +449,12 @@ static void run_child(const struct conf *c, int out, int err, bool in_tty)
     argv[na] = NULL;
     envp[ne] = NULL;
     setsid();
-    in = in_tty ? out : open("/dev/null", O_RDONLY);
+    in = in_tty ? out : open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
         _exit(126);
+    }
+    if (!in_tty) {
+        close(in);
     }
     if (in_tty) {
         (void)ioctl(0, TIOCSCTTY, 0);
@@ -466,8 +475,12 @@ static void run_child(const struct conf *c, int out, int err, bool in_tty)
     }
     environ = envp;
     execvp(argv[0], argv);
-    say("%s: %s", argv[0], strerror(errno));
-    _exit(errno == ENOENT ? 127 : 126);
+    {
+        int e = errno;
+
+        say("%s: %s", argv[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+    }
 }
 
 int main(void)

@@ -513,6 +513,10 @@ static void test_run_ctl(void)
         return;
     }
     EXPECT_EQ(in(&f, RUN_CTL_PORT, 4), RUN_CTL_MAGIC, "magic");
+    for (unsigned off = 0; off < 4; off++) {
+        EXPECT_EQ(in(&f, RUN_CTL_PORT + off, 1), "VMMR"[off], "byte %u", off);
+    }
+    EXPECT_EQ(in(&f, RUN_CTL_PORT + 2, 2), 0x524d, "the high half");
     out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_INIT));
     /* Again, backwards, out of range, 0: ignored. */
     out(&f, RUN_CTL_PORT, 4, RUN_CTL_EVENT(RUN_CTL_PHASE, RUN_CTL_PHASE_INIT));

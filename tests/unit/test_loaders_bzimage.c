@@ -321,11 +321,17 @@ static void test_bzimage_release(void)
     img[0x803] = 0x07;
     rc = loader_bzimage_release(img, size, buf, sizeof(buf));
     CHECK(rc == -ENOENT, "control byte: %d", rc);
+    img[0x803] = '/';
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "a slash: %d", rc);
+    img[0x803] = '0';
+    img[0x800] = '.';
+    rc = loader_bzimage_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "a leading dot: %d", rc);
     img[0x800] = ' ';
     rc = loader_bzimage_release(img, size, buf, sizeof(buf));
     CHECK(rc == -ENOENT, "empty: %d", rc);
     img[0x800] = '6';
-    img[0x803] = '0';
     loader_put16(img + 0x206, 0x1ff);
     rc = loader_bzimage_release(img, size, buf, sizeof(buf));
     CHECK(rc == -ENOENT, "protocol 1.ff: %d", rc);

@@ -399,20 +399,25 @@ static void disks_close(struct run_opts *o)
 static int save_file(const char *path, const void *buf, size_t len, char *why,
                      size_t whylen)
 {
-    FILE *f = fopen(path, "we");
+    FILE *f;
+    int err = 0;
 
-    if (!f || fwrite(buf, 1, len, f) != len) {
-        int err = errno ? errno : EIO;
-
+    errno = 0;
+    f = fopen(path, "we");
+    if (!f) {
+        err = errno;
+    } else if (fwrite(buf, 1, len, f) != len) {
+        err = errno ? errno : EIO;
+        fclose(f);
+    } else if (fclose(f) != 0) {
+        err = errno ? errno : EIO;
+    }
+    if (err) {
         snprintf(why, whylen, "--save-initrd %s: %s", path, strerror(err));
         if (f) {
-            fclose(f);
+            unlink(path); /* no half an initramfs left behind */
         }
         return -err;
-    }
-    if (fclose(f) != 0) {
-        snprintf(why, whylen, "--save-initrd %s: %s", path, strerror(errno));
-        return -errno;
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "devices/run_ctl_abi.h"
 #include "guest_embed.h"
 #include "kmod.h"
 #include "loader_bzimage.h"
@@ -27,7 +28,8 @@ static const char *const wanted[] = {"virtio_mmio", "virtio_console",
                                      "9pnet_virtio", "9p", "?overlay"};
 #define MODULE_MAX (256ull << 20)
 #define DEP_MAX (64ull << 20)
-#define CONF_MAX (1u << 20)
+/* The init reads less than a full buffer: one byte spare. */
+#define CONF_MAX (RUN_CONF_MAX_BYTES - 1)
 
 const char *const run_command_env_names[] = {
     "PATH", "HOME",     "USER",   "LOGNAME", "SHELL", "TERM",
@@ -41,7 +43,7 @@ static const char *const overlay_dirs[] = {"/tmp", "/run", "/var"};
 /* run.conf: "key\0value\0" records. */
 struct conf {
     char *buf;
-    size_t len, cap;
+    size_t len, cap, records;
     bool full;
 };
 
@@ -49,10 +51,12 @@ static void conf_put(struct conf *c, const char *key, const char *val)
 {
     size_t kl = strlen(key) + 1, vl = strlen(val) + 1;
 
-    if (c->full || kl + vl > c->cap - c->len) {
+    if (c->full || kl + vl > c->cap - c->len ||
+        c->records == RUN_CONF_MAX_RECORDS) {
         c->full = true;
         return;
     }
+    c->records++;
     memcpy(c->buf + c->len, key, kl);
     memcpy(c->buf + c->len + kl, val, vl);
     c->len += kl + vl;
@@ -167,11 +171,10 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
 {
     char path[PATH_MAX + 64], *order = NULL, *paths[8192], *names[8192];
     const char *queue[256];
-    static bool seen[8192];
+    bool *seen;
     size_t nq = 0, nr = 0, order_len;
     int ret;
 
-    memset(seen, 0, sizeof(seen));
     snprintf(path, sizeof(path), "%s/modules.order", tree);
     ret =
         file_read_all(path, DEP_MAX, (void **)&order, &order_len, why, whylen);
@@ -180,7 +183,7 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
     }
     /* One path per line; newer trees write the object (.o), older the
      * module (.ko): both mean NAME.ko. */
-    for (char *p = order; p < order + order_len && nr < 8192;) {
+    for (char *p = order; p < order + order_len && ret == 0;) {
         char *eol = memchr(p, '\n', (size_t)(order + order_len - p));
         size_t n;
         char name[64];
@@ -192,13 +195,18 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
         } else if (n > 3 && strncmp(eol - 3, ".ko", 3) == 0) {
             n -= 3;
         }
-        if (n) {
+        if (n && nr == 8192) {
+            snprintf(why, whylen, "%s: more than 8192 modules", path);
+            ret = -E2BIG;
+        } else if (n) {
             paths[nr] = malloc(n + 4);
             kmod_name(p, n, name, sizeof(name));
             names[nr] = strdup(name);
             if (!paths[nr] || !names[nr]) {
                 free(paths[nr]);
                 free(names[nr]);
+                snprintf(why, whylen, "%s: out of memory", path);
+                ret = -ENOMEM;
                 break;
             }
             memcpy(paths[nr], p, n);
@@ -208,6 +216,11 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
         p = eol + 1;
     }
     free(order);
+    seen = calloc(nr ? nr : 1, sizeof(*seen));
+    if (!seen && ret == 0) {
+        snprintf(why, whylen, "%s: out of memory", path);
+        ret = -ENOMEM;
+    }
     for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
         queue[nq++] = wanted[i] + (wanted[i][0] == '?');
     }
@@ -246,7 +259,12 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
              * read of it will then name. */
             text_add(dep, " ", 1);
             text_add(dep, j < nr ? paths[j] : d, strlen(j < nr ? paths[j] : d));
-            if (j < nr && nq < 256) {
+            if (j < nr && nq == 256) {
+                snprintf(why, whylen, "%s: over 256 modules needed", tree);
+                ret = -E2BIG;
+                break;
+            }
+            if (j < nr) {
                 queue[nq++] = names[j];
             }
         }
@@ -256,6 +274,7 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
         free(paths[i]);
         free(names[i]);
     }
+    free(seen);
     if (ret == 0 && dep->oom) {
         snprintf(why, whylen, "modules of %s: out of memory", tree);
         ret = -ENOMEM;
@@ -267,7 +286,8 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
 static void module_entry(char *buf, size_t len, size_t i, const char *name,
                          const char *path)
 {
-    const char *ko = strstr(path, ".ko");
+    const char *base = strrchr(path, '/');
+    const char *ko = strstr(base ? base + 1 : path, ".ko");
 
     snprintf(buf, len, "vmm/mod/%02zu-%s%s", i, name, ko ? ko : ".ko");
 }
@@ -301,7 +321,7 @@ static int add_modules(const struct run_command *out, struct cpio *cp,
     } else {
         ret = file_read_all(path, DEP_MAX, &dep, &dep_len, sub, sizeof(sub));
     }
-    if (ret == -ENOEXEC || !dep) {
+    if (ret == -ENOEXEC || (ret == 0 && !dep)) {
         dep_len = 0; /* empty: nothing is a module */
     } else if (ret < 0) {
         snprintf(why, whylen, "modules: %s", sub);
@@ -354,7 +374,7 @@ static int add_modules(const struct run_command *out, struct cpio *cp,
 static void add_plan(const struct run_command_in *in, struct conf *c)
 {
     const struct run_command_who *w = in->who;
-    char groups[64 * 12] = "";
+    char groups[sizeof(w->groups) / sizeof(w->groups[0]) * 12] = "";
 
     conf_put(c, "root", RUN_COMMAND_ROOT_TAG);
     for (size_t i = 0; i < sizeof(overlay_dirs) / sizeof(overlay_dirs[0]);
@@ -444,8 +464,8 @@ int run_command_build(const struct run_command_in *in, struct run_command *out,
         if (c.full) {
             snprintf(why, whylen,
                      "--: the command, its environment and the plan exceed "
-                     "%u KiB",
-                     CONF_MAX >> 10);
+                     "%u KiB or %u words",
+                     RUN_CONF_MAX_BYTES >> 10, RUN_CONF_MAX_RECORDS);
             ret = -E2BIG;
         }
     }
@@ -482,7 +502,12 @@ int run_command_who_self(struct run_command_who *who, char *why, size_t whylen)
     who->gid = getgid();
     n = getgroups((int)(sizeof(who->groups) / sizeof(who->groups[0])),
                   who->groups);
-    who->nr_groups = n > 0 ? (size_t)n : 0;
+    if (n < 0) {
+        snprintf(why, whylen, "your supplementary groups: %s (more than %zu?)",
+                 strerror(errno), sizeof(who->groups) / sizeof(who->groups[0]));
+        return -errno;
+    }
+    who->nr_groups = (size_t)n;
     if (!getcwd(who->cwd, sizeof(who->cwd))) {
         snprintf(why, whylen, "the current directory: %s", strerror(errno));
         return -errno;

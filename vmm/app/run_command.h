@@ -24,7 +24,7 @@
 struct run_command_who {
     uid_t uid;
     gid_t gid;
-    gid_t groups[64];
+    gid_t groups[256];
     size_t nr_groups;
     char cwd[4096];
     char hostname[65];

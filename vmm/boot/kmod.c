@@ -26,6 +26,8 @@ struct dep_line {
 struct resolver {
     struct dep_line *lines;
     size_t nr_lines;
+    /* Per line: 1 while its dependencies are being visited. */
+    unsigned char *busy;
     struct kmod_list *out;
     size_t cap;
     bool optional;
@@ -190,6 +192,10 @@ static int visit(struct resolver *r, const char *path, size_t path_len,
         return -ELOOP;
     }
     l = find_line(r, name);
+    if (l && r->busy[l - r->lines]) {
+        snprintf(r->why, r->whylen, "modules.dep: %s depends on itself", name);
+        return -ELOOP;
+    }
     for (const char *p = l ? l->deps : NULL, *end = p ? p + l->deps_len : NULL;
          p && p < end;) {
         const char *s;
@@ -201,10 +207,18 @@ static int visit(struct resolver *r, const char *path, size_t path_len,
         while (p < end && !is_space(*p)) {
             p++;
         }
-        if (p > s && nt < 256) {
+        if (p > s && nt == 256) {
+            snprintf(r->why, r->whylen,
+                     "modules.dep: %s has over 256 dependencies", name);
+            return -E2BIG;
+        }
+        if (p > s) {
             tok[nt] = s;
             tok_len[nt++] = (size_t)(p - s);
         }
+    }
+    if (l) {
+        r->busy[l - r->lines] = 1;
     }
     /* depmod lists what a module needs so that loading it backwards works. */
     while (nt--) {
@@ -212,6 +226,9 @@ static int visit(struct resolver *r, const char *path, size_t path_len,
         if (ret < 0) {
             return ret;
         }
+    }
+    if (l) {
+        r->busy[l - r->lines] = 0;
     }
     /* A cycle may have added it meanwhile. */
     if (listed(r->out, name, &at)) {
@@ -335,6 +352,13 @@ int kmod_resolve(const char *dep, size_t dep_len, const char *builtin,
 
     memset(out, 0, sizeof(*out));
     ret = parse_dep(dep, dep_len, &r);
+    if (ret == 0) {
+        r.busy = calloc(r.nr_lines ? r.nr_lines : 1, 1);
+        if (!r.busy) {
+            snprintf(why, whylen, "modules.dep: out of memory");
+            ret = -ENOMEM;
+        }
+    }
     for (size_t i = 0; i < nr_wanted && ret == 0; i++) {
         const char *w = wanted[i];
         char name[NAME_MAX_LEN];
@@ -354,6 +378,7 @@ int kmod_resolve(const char *dep, size_t dep_len, const char *builtin,
         }
     }
     free(r.lines);
+    free(r.busy);
     if (ret < 0) {
         kmod_list_free(out);
     }

@@ -30,8 +30,9 @@ struct kmod_list {
  * kmod_list_free(). A wanted module that modules.dep lacks is skipped when
  * it is built in, optional, or when there is no modules.builtin to tell;
  * otherwise the answer is -ENOENT with one line in (why) naming it.
- * -EINVAL for a modules.dep line without ':', -ELOOP for dependencies
- * nested over 64 deep, -ENOMEM. (out) is empty after a failure.
+ * -EINVAL for a modules.dep line without ':', -ELOOP for a module that
+ * depends on itself or dependencies nested over 64 deep, -E2BIG for a line
+ * of over 256 dependencies, -ENOMEM. (out) is empty after a failure.
  */
 __attribute__((warn_unused_result)) int
 kmod_resolve(const char *dep, size_t dep_len, const char *builtin,

@@ -124,7 +124,8 @@ int loader_bzimage_release(const void *img, size_t size, char *buf, size_t len)
         if (c == ' ' || c == '\0') {
             break;
         }
-        if (c < 0x21 || c > 0x7e) {
+        /* Printable, and one path component (/lib/modules/<it>). */
+        if (c < 0x21 || c > 0x7e || c == '/' || (n == 0 && c == '.')) {
             return -ENOENT;
         }
     }

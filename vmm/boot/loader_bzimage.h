@@ -48,7 +48,8 @@ loader_bzimage_load(const struct boot_input *in, struct boot_entry *out,
  * first word of the string at kernel_version + 0x200, boot protocol 2.00
  * and later) into (buf) of (len) bytes. Returns 0, or -ENOENT when the
  * image has none (no bzImage, an older protocol, a zero pointer, a string
- * out of the image, unterminated within 256 bytes, empty or not printable)
+ * out of the image, unterminated within 256 bytes, empty, not printable,
+ * with a '/' or a leading '.': it names a directory under /lib/modules)
  * and -ENOSPC when it does not fit (buf) holds no partial answer then.
  */
 __attribute__((warn_unused_result)) int

@@ -176,6 +176,12 @@ static void err_output(void *opaque, const uint8_t *buf, size_t len)
         if (n < 0 && errno == EINTR) {
             continue;
         }
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+
+            (void)poll(&p, 1, 1000);
+            continue;
+        }
         if (n <= 0) {
             return; /* stderr is gone: nowhere to say so either */
         }

@@ -29,4 +29,9 @@
 
 #define RUN_CTL_SIGNALED 0x100u
 
+/* /vmm/run.conf, which vmm writes and its init reads: at most this many
+ * bytes and "key\0value\0" records. */
+#define RUN_CONF_MAX_BYTES (1u << 20)
+#define RUN_CONF_MAX_RECORDS 4096u
+
 #endif /* DEVICES_RUN_CTL_ABI_H */
