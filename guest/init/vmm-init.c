@@ -64,7 +64,7 @@ static bool have_ctl;
 /* The overlay module (an "optmod") loaded, or the kernel has it. */
 static bool have_overlay = true;
 
-static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
     va_list ap;
 
