@@ -447,12 +447,17 @@ static int command_initrd(struct run *r, enum boot_format fmt, char *why,
                  r->o.command[0], r->o.kernel);
         return -EINVAL;
     }
+    /* The "NAME=value" strings of environ themselves, for the names the
+     * command takes, in their order. */
     for (size_t i = 0; run_command_env_names[i] && ne < 15; i++) {
-        char *v = getenv(run_command_env_names[i]);
+        size_t n = strlen(run_command_env_names[i]);
 
-        /* The variables point into environ: "NAME=value". */
-        if (v) {
-            r->cmd_env[ne++] = v - strlen(run_command_env_names[i]) - 1;
+        for (char **e = environ; e && *e; e++) {
+            if (strncmp(*e, run_command_env_names[i], n) == 0 &&
+                (*e)[n] == '=') {
+                r->cmd_env[ne++] = *e;
+                break;
+            }
         }
     }
     r->cmd_env[ne] = NULL;
