@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A read-only 9P2000.L server (see devices/p9.h). Wire format: little-endian
- * integers; a string is a 16-bit length and that many bytes; a qid is
- * type[1] version[4] path[8]; every message is size[4] type[1] tag[2] and
- * its fields, a reply's type being its request's plus one.
+ * A 9P2000.L server (see devices/p9.h): the protocol, the fids and the
+ * operations that read the share (those that change it: p9_write.c). Wire
+ * format: little-endian integers; a string is a 16-bit length and that many
+ * bytes; a qid is type[1] version[4] path[8]; every message is size[4] type[1]
+ * tag[2] and its fields, a reply's type being its request's plus one.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,153 +20,11 @@
 #include <unistd.h>
 
 #include "devices/p9.h"
-
-enum {
-    P9_RLERROR = 7,
-    P9_TSTATFS = 8,
-    P9_TLOPEN = 12,
-    P9_TLCREATE = 14,
-    P9_TSYMLINK = 16,
-    P9_TMKNOD = 18,
-    P9_TRENAME = 20,
-    P9_TREADLINK = 22,
-    P9_TGETATTR = 24,
-    P9_TSETATTR = 26,
-    P9_TXATTRWALK = 30,
-    P9_TXATTRCREATE = 32,
-    P9_TREADDIR = 40,
-    P9_TFSYNC = 50,
-    P9_TLOCK = 52,
-    P9_TGETLOCK = 54,
-    P9_TLINK = 70,
-    P9_TMKDIR = 72,
-    P9_TRENAMEAT = 74,
-    P9_TUNLINKAT = 76,
-    P9_TVERSION = 100,
-    P9_TAUTH = 102,
-    P9_TATTACH = 104,
-    P9_TFLUSH = 108,
-    P9_TWALK = 110,
-    P9_TREAD = 116,
-    P9_TWRITE = 118,
-    P9_TCLUNK = 120,
-    P9_TREMOVE = 122,
-};
-
-#define HDR 7u          /* size[4] type[1] tag[2] */
-#define QID_SIZE 13u    /* type[1] version[4] path[8] */
-#define MAX_WELEM 16u   /* names in one Twalk */
-#define MSIZE_MIN 4096u /* below this nothing useful fits */
-#define GETATTR_BASIC 0x7ffull
-#define QT_DIR 0x80
-#define QT_SYMLINK 0x02
-#define LOCK_SUCCESS 0
-#define LOCK_TYPE_UNLCK 2
-/* getdents64's buffer for one Treaddir. */
-#define P9_DIRBUF 32768u
-
-struct p9_fid {
-    uint32_t fid;
-    /* Below the share's root, "" for the root itself; no "." or "..". */
-    char *path;
-    /* Opened by Tlopen (read-only), else -1. */
-    int fd;
-};
-
-/* A request being read: (err) set once a field ran past the end. */
-struct rd {
-    const uint8_t *p;
-    size_t n;
-    bool err;
-};
-
-/* A reply being written: (err) set once it would pass (cap). */
-struct wr {
-    uint8_t *p;
-    size_t len, cap;
-    bool err;
-};
-
-static const uint8_t *take(struct rd *r, size_t n)
-{
-    const uint8_t *p = r->p;
-
-    if (r->err || n > r->n) {
-        r->err = true;
-        return NULL;
-    }
-    r->p += n;
-    r->n -= n;
-    return p;
-}
-
-static uint64_t get_n(struct rd *r, unsigned n)
-{
-    const uint8_t *p = take(r, n);
-    uint64_t v = 0;
-
-    for (unsigned i = 0; p && i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
-#define get8(r) ((uint8_t)get_n(r, 1))
-#define get16(r) ((uint16_t)get_n(r, 2))
-#define get32(r) ((uint32_t)get_n(r, 4))
-#define get64(r) get_n(r, 8)
-
-/* A string: its bytes (not NUL-terminated) and length. */
-static const char *get_str(struct rd *r, uint16_t *len)
-{
-    *len = get16(r);
-    return (const char *)take(r, *len);
-}
-
-static uint8_t *put(struct wr *w, size_t n)
-{
-    uint8_t *p = w->p + w->len;
-
-    if (w->err || n > w->cap - w->len) {
-        w->err = true;
-        return NULL;
-    }
-    w->len += n;
-    return p;
-}
-
-static void put_n(struct wr *w, uint64_t v, unsigned n)
-{
-    uint8_t *p = put(w, n);
-
-    for (unsigned i = 0; p && i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-#define put8(w, v) put_n(w, v, 1)
-#define put16(w, v) put_n(w, v, 2)
-#define put32(w, v) put_n(w, v, 4)
-#define put64(w, v) put_n(w, v, 8)
-
-static void put_str(struct wr *w, const char *s, size_t len)
-{
-    uint8_t *p;
-
-    if (len > UINT16_MAX) {
-        w->err = true;
-        return;
-    }
-    put16(w, len);
-    p = put(w, len);
-    if (p) {
-        memcpy(p, s, len);
-    }
-}
+#include "p9-internal.h"
 
 /* The qid of a file: its inode and device make the path (files of
  * several file systems may share an inode number). */
-static void put_qid(struct wr *w, const struct stat *st)
+void p9_put_qid(struct wr *w, const struct stat *st)
 {
     uint64_t dev = (uint64_t)st->st_dev;
 
@@ -194,7 +53,7 @@ static size_t fid_slot(const struct p9_server *s, uint32_t fid)
     return lo;
 }
 
-static struct p9_fid *fid_get(struct p9_server *s, uint32_t fid)
+struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid)
 {
     size_t i = fid_slot(s, fid);
 
@@ -207,6 +66,7 @@ static void fid_close(struct p9_server *s, struct p9_fid *f)
     if (f->fd >= 0) {
         close(f->fd);
         f->fd = -1;
+        f->fd_writes = false;
         s->nr_open--;
     }
 }
@@ -273,7 +133,7 @@ static void fids_clear(struct p9_server *s)
 /* --- the share --- */
 
 /* Open (path) below the share, never following a link, never leaving. */
-static int share_open(const struct p9_server *s, const char *path, int flags)
+int p9_share_open(const struct p9_server *s, const char *path, int flags)
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
@@ -286,10 +146,9 @@ static int share_open(const struct p9_server *s, const char *path, int flags)
     return fd < 0 ? -errno : (int)fd;
 }
 
-static int share_stat(const struct p9_server *s, const char *path,
-                      struct stat *st)
+int p9_share_stat(const struct p9_server *s, const char *path, struct stat *st)
 {
-    int fd = share_open(s, path, O_PATH);
+    int fd = p9_share_open(s, path, O_PATH);
     int ret;
 
     if (fd < 0) {
@@ -301,8 +160,7 @@ static int share_stat(const struct p9_server *s, const char *path,
 }
 
 /* (path) with (name) walked: a new string, or NULL with (*err) set. */
-static char *path_walk(const char *path, const char *name, uint16_t len,
-                       int *err)
+char *p9_path_walk(const char *path, const char *name, uint16_t len, int *err)
 {
     size_t plen = strlen(path);
     char *n;
@@ -377,15 +235,15 @@ static int do_attach(struct p9_server *s, struct rd *r, struct wr *w)
     if (r->err) {
         return -EPROTO;
     }
-    if (fid_get(s, fid)) {
+    if (p9_fid_get(s, fid)) {
         return -EBADF;
     }
-    ret = share_stat(s, "", &st);
+    ret = p9_share_stat(s, "", &st);
     if (ret < 0) {
         return ret;
     }
     /* The reply first: a reply that does not fit binds nothing. */
-    put_qid(w, &st);
+    p9_put_qid(w, &st);
     if (w->err) {
         return -ENOBUFS;
     }
@@ -400,7 +258,7 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
 {
     uint32_t fid = get32(r), newfid = get32(r);
     uint16_t nw = get16(r), done = 0;
-    struct p9_fid *f = fid_get(s, fid);
+    struct p9_fid *f = p9_fid_get(s, fid);
     uint8_t *count;
     char *path;
     int ret = 0;
@@ -417,7 +275,7 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
     if (f->fd >= 0) {
         return -EBUSY; /* 9P: an opened fid is not walked from */
     }
-    if (newfid != fid && fid_get(s, newfid)) {
+    if (newfid != fid && p9_fid_get(s, newfid)) {
         return -EBADF;
     }
     path = strdup(f->path);
@@ -435,17 +293,17 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
             ret = -EPROTO;
             break;
         }
-        next = path_walk(path, name, len, &ret);
+        next = p9_path_walk(path, name, len, &ret);
         if (!next) {
             break;
         }
         free(path);
         path = next;
-        ret = share_stat(s, path, &st);
+        ret = p9_share_stat(s, path, &st);
         if (ret < 0) {
             break;
         }
-        put_qid(w, &st);
+        p9_put_qid(w, &st);
     }
     /* A malformed request answers nothing else; a walk whose first name
      * fails answers its error. */
@@ -468,7 +326,7 @@ static int do_walk(struct p9_server *s, struct rd *r, struct wr *w)
 
 static int do_getattr(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     struct stat st;
     int ret;
 
@@ -480,12 +338,12 @@ static int do_getattr(struct p9_server *s, struct rd *r, struct wr *w)
         return -EBADF;
     }
     ret = f->fd >= 0 ? (fstat(f->fd, &st) < 0 ? -errno : 0)
-                     : share_stat(s, f->path, &st);
+                     : p9_share_stat(s, f->path, &st);
     if (ret < 0) {
         return ret;
     }
     put64(w, GETATTR_BASIC);
-    put_qid(w, &st);
+    p9_put_qid(w, &st);
     put32(w, st.st_mode);
     put32(w, st.st_uid);
     put32(w, st.st_gid);
@@ -506,12 +364,59 @@ static int do_getattr(struct p9_server *s, struct rd *r, struct wr *w)
     return 0;
 }
 
+int p9_open_checked(const struct p9_server *s, const char *path, int flags,
+                    struct stat *st)
+{
+    struct stat before;
+    int fd, ret;
+
+    /* Looked at before it is opened (a FIFO would block the worker, a
+     * device node is the host's), and again after: it may have been
+     * swapped meanwhile. */
+    ret = p9_share_stat(s, path, &before);
+    if (ret < 0) {
+        return ret;
+    }
+    if (!S_ISREG(before.st_mode) && !S_ISDIR(before.st_mode)) {
+        return -EACCES;
+    }
+    fd = p9_share_open(s, path, flags | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        return fd;
+    }
+    if (fstat(fd, st) < 0 || st->st_ino != before.st_ino ||
+        st->st_dev != before.st_dev ||
+        (st->st_mode & S_IFMT) != (before.st_mode & S_IFMT)) {
+        close(fd);
+        return -EAGAIN;
+    }
+    return fd;
+}
+
+/* The host's open flags for a client's (flags) (9P2000.L's values are
+ * x86-64 Linux's): the access mode, O_TRUNC and O_DIRECTORY; the rest
+ * (O_APPEND: the client sends each write's offset; O_DIRECT, O_NOATIME,
+ * O_CREAT: Tlcreate creates) stays with the client. */
+static int open_flags(const struct p9_server *s, uint32_t flags, int *out)
+{
+    uint32_t acc = flags & O_ACCMODE;
+
+    if (acc == O_ACCMODE) {
+        return -EINVAL;
+    }
+    if (!s->writable && (acc != O_RDONLY || (flags & (O_TRUNC | O_CREAT)))) {
+        return -EROFS;
+    }
+    *out = (int)(acc | (flags & (O_TRUNC | O_DIRECTORY)));
+    return 0;
+}
+
 static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     uint32_t flags = get32(r);
-    struct stat before, st;
-    int fd, ret;
+    struct stat st;
+    int fd, ret, oflags;
 
     if (r->err) {
         return -EPROTO;
@@ -522,48 +427,32 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
     if (f->fd >= 0) {
         return -EBUSY;
     }
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT))) {
-        return -EROFS;
+    ret = open_flags(s, flags, &oflags);
+    if (ret < 0) {
+        return ret;
     }
     if (s->nr_open >= P9_MAX_OPEN) {
         return -EMFILE;
     }
-    /* Regular files and directories only: a FIFO would block the worker,
-     * a device node is the host's. Looked at before it is opened, and
-     * again after (it may have been swapped meanwhile). */
-    ret = share_stat(s, f->path, &before);
-    if (ret < 0) {
-        return ret;
-    }
-    if (!S_ISREG(before.st_mode) && !S_ISDIR(before.st_mode)) {
-        return -EACCES;
-    }
-    fd = share_open(s, f->path,
-                    O_RDONLY | O_NONBLOCK | O_NOCTTY |
-                        (int)(flags & O_DIRECTORY));
+    fd = p9_open_checked(s, f->path, oflags, &st);
     if (fd < 0) {
         return fd;
     }
-    if (fstat(fd, &st) < 0 || st.st_ino != before.st_ino ||
-        st.st_dev != before.st_dev ||
-        (st.st_mode & S_IFMT) != (before.st_mode & S_IFMT)) {
-        close(fd);
-        return -EAGAIN;
-    }
-    put_qid(w, &st);
-    put32(w, s->msize - HDR - 4);
+    p9_put_qid(w, &st);
+    put32(w, s->msize - P9_IOHDRSZ);
     if (w->err) {
         close(fd);
         return -ENOBUFS;
     }
     f->fd = fd;
+    f->fd_writes = (oflags & O_ACCMODE) != O_RDONLY;
     s->nr_open++;
     return 0;
 }
 
 static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     uint64_t off = get64(r);
     uint32_t count = get32(r);
     uint8_t *cnt, *data;
@@ -598,7 +487,7 @@ static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
 /* Entries of the directory (f) from cookie (off) while they fit (count). */
 static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     uint64_t off = get64(r);
     uint32_t count = get32(r);
     uint8_t *buf = s->dirbuf;
@@ -653,7 +542,7 @@ static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
                       : d.d_type == DT_LNK ? S_IFLNK
                                            : S_IFREG;
         e = (struct wr){w->p, w->len, w->cap, false};
-        put_qid(&e, &est);
+        p9_put_qid(&e, &est);
         put64(&e, (uint64_t)d.d_off);
         put8(&e, d.d_type);
         put_str(&e, name, nlen);
@@ -671,7 +560,7 @@ static int do_readdir(struct p9_server *s, struct rd *r, struct wr *w)
 
 static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     char target[PATH_MAX + 1];
     ssize_t n;
     int fd;
@@ -682,7 +571,7 @@ static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
     if (!f) {
         return -EBADF;
     }
-    fd = share_open(s, f->path, O_PATH);
+    fd = p9_share_open(s, f->path, O_PATH);
     if (fd < 0) {
         return fd;
     }
@@ -700,7 +589,7 @@ static int do_readlink(struct p9_server *s, struct rd *r, struct wr *w)
 
 static int do_statfs(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     struct statfs sf;
     int fd, ret;
 
@@ -710,7 +599,7 @@ static int do_statfs(struct p9_server *s, struct rd *r, struct wr *w)
     if (!f) {
         return -EBADF;
     }
-    fd = share_open(s, f->path, O_PATH);
+    fd = p9_share_open(s, f->path, O_PATH);
     if (fd < 0) {
         return fd;
     }
@@ -733,7 +622,7 @@ static int do_statfs(struct p9_server *s, struct rd *r, struct wr *w)
 
 static int do_lock(struct p9_server *s, struct rd *r, struct wr *w, bool get)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     uint8_t type = get8(r);
     uint64_t start, length;
     uint32_t proc;
@@ -771,7 +660,7 @@ static int do_lock(struct p9_server *s, struct rd *r, struct wr *w, bool get)
  * empty, any one attribute is absent. */
 static int do_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
     uint32_t newfid = get32(r);
     uint16_t len;
     char *path;
@@ -780,7 +669,7 @@ static int do_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
     if (r->err) {
         return -EPROTO;
     }
-    if (!f || (newfid != f->fid && fid_get(s, newfid))) {
+    if (!f || (newfid != f->fid && p9_fid_get(s, newfid))) {
         return -EBADF;
     }
     if (len) {
@@ -794,22 +683,28 @@ static int do_xattrwalk(struct p9_server *s, struct rd *r, struct wr *w)
     return path ? fid_set(s, newfid, path) : -ENOMEM;
 }
 
-/* Requests that only need their fid to exist. */
-static int do_fid_only(struct p9_server *s, struct rd *r)
+/* Tclunk, and Tremove: which clunks too, whether or not the file goes. */
+static int do_clunk(struct p9_server *s, struct rd *r, bool remove)
 {
-    struct p9_fid *f = fid_get(s, get32(r));
+    struct p9_fid *f = p9_fid_get(s, get32(r));
+    int ret = 0;
 
     if (r->err) {
         return -EPROTO;
     }
-    return f ? 0 : -EBADF;
+    if (!f) {
+        return -EBADF;
+    }
+    if (remove) {
+        ret = s->writable ? p9_remove(s, f) : -EROFS;
+    }
+    fid_del(s, f->fid);
+    return ret;
 }
 
 static int dispatch(struct p9_server *s, uint8_t type, struct rd *r,
                     struct wr *w)
 {
-    uint32_t fid;
-
     if (type != P9_TVERSION && !s->versioned) {
         return -EPROTO;
     }
@@ -837,7 +732,7 @@ static int dispatch(struct p9_server *s, uint8_t type, struct rd *r,
     case P9_TGETLOCK:
         return do_lock(s, r, w, true);
     case P9_TFSYNC:
-        return do_fid_only(s, r);
+        return p9_do_fsync(s, r, w);
     case P9_TXATTRWALK:
         return do_xattrwalk(s, r, w);
     case P9_TFLUSH:
@@ -845,31 +740,49 @@ static int dispatch(struct p9_server *s, uint8_t type, struct rd *r,
         return r->err ? -EPROTO : 0;
     case P9_TCLUNK:
     case P9_TREMOVE:
-        fid = get32(r);
-        if (r->err) {
-            return -EPROTO;
-        }
-        if (!fid_get(s, fid)) {
-            return -EBADF;
-        }
-        /* Tremove clunks too, whether or not the file goes. */
-        fid_del(s, fid);
-        return type == P9_TREMOVE ? -EROFS : 0;
-    case P9_TLCREATE:
-    case P9_TSYMLINK:
-    case P9_TMKNOD:
-    case P9_TRENAME:
-    case P9_TSETATTR:
+        return do_clunk(s, r, type == P9_TREMOVE);
     case P9_TXATTRCREATE:
-    case P9_TLINK:
-    case P9_TMKDIR:
-    case P9_TRENAMEAT:
-    case P9_TUNLINKAT:
-    case P9_TWRITE:
-        return -EROFS;
-    case P9_TAUTH:
-    default:
+        return s->writable ? -EOPNOTSUPP : -EROFS;
+    }
+    if (!s->writable) {
+        switch (type) {
+        case P9_TLCREATE:
+        case P9_TSYMLINK:
+        case P9_TMKNOD:
+        case P9_TRENAME:
+        case P9_TSETATTR:
+        case P9_TLINK:
+        case P9_TMKDIR:
+        case P9_TRENAMEAT:
+        case P9_TUNLINKAT:
+        case P9_TWRITE:
+            return -EROFS;
+        }
         return -EOPNOTSUPP;
+    }
+    switch (type) {
+    case P9_TLCREATE:
+        return p9_do_lcreate(s, r, w);
+    case P9_TWRITE:
+        return p9_do_write(s, r, w);
+    case P9_TMKDIR:
+        return p9_do_mkdir(s, r, w);
+    case P9_TSYMLINK:
+        return p9_do_symlink(s, r, w);
+    case P9_TMKNOD:
+        return p9_do_mknod(s, r, w);
+    case P9_TLINK:
+        return p9_do_link(s, r, w);
+    case P9_TUNLINKAT:
+        return p9_do_unlinkat(s, r, w);
+    case P9_TRENAMEAT:
+        return p9_do_renameat(s, r, w);
+    case P9_TRENAME:
+        return p9_do_rename(s, r, w);
+    case P9_TSETATTR:
+        return p9_do_setattr(s, r, w);
+    default:
+        return -EOPNOTSUPP; /* Tauth among them: no authentication */
     }
 }
 
@@ -909,7 +822,7 @@ int p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
     return 0;
 }
 
-int p9_server_init(struct p9_server *s, const char *path)
+int p9_server_init(struct p9_server *s, const char *path, bool writable)
 {
     int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
     uint8_t *buf;
@@ -926,6 +839,7 @@ int p9_server_init(struct p9_server *s, const char *path)
     s->root_fd = fd;
     s->dirbuf = buf;
     s->msize = P9_MSIZE_MAX;
+    s->writable = writable;
     return 0;
 }
 

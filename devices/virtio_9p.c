@@ -134,8 +134,9 @@ static const struct virtio_dev_ops p9_ops = {
 };
 
 int virtio_9p_init(struct virtio_9p *d, const char *dir, const char *tag,
-                   const struct vq_mem_ops *mem, void *mem_opaque,
-                   const struct virtio_mmio_hooks *hooks, void *hook_opaque)
+                   bool writable, const struct vq_mem_ops *mem,
+                   void *mem_opaque, const struct virtio_mmio_hooks *hooks,
+                   void *hook_opaque)
 {
     size_t tlen = tag ? strlen(tag) : 0;
     int ret;
@@ -153,7 +154,7 @@ int virtio_9p_init(struct virtio_9p *d, const char *dir, const char *tag,
         ret = -ENOMEM;
         goto out_free;
     }
-    ret = p9_server_init(&d->server, dir);
+    ret = p9_server_init(&d->server, dir, writable);
     if (ret < 0) {
         goto out_free;
     }

@@ -10,10 +10,16 @@
  * size field right, nothing of the outside directory (its file's content
  * or name) in any reply that carries the share's bytes (Rread, Rreaddir,
  * Rreadlink; others may echo the guest's own strings), and the share
- * unchanged.
+ * unchanged. An input whose first byte is odd is served writable, on a
+ * scratch share made afresh for it (the same file, directory and links
+ * out): then the check is that the outside directory, and the read-only
+ * share, are as they were (the guest may write any bytes into its own
+ * files and read them back, so replies are not searched).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +31,7 @@
 
 #define MARK "outside-marker-7c1e"
 
-static char share[256];
+static char share[256], scratch[256];
 static char top[] = "/tmp/fuzz_p9.XXXXXX";
 static uint8_t msg[65536], rep[P9_MSIZE_MAX];
 
@@ -46,7 +52,29 @@ static void remove_tree(void)
     }
 }
 
-/* Once per process: DIR/share (the share) and DIR/o (outside it). */
+/* The share's content in (dir): a file, a directory with a file, links
+ * out to DIR/o (absolute and relative). */
+static void fill_share(const char *dir)
+{
+    char p[512], o[512], l[512];
+
+    snprintf(p, sizeof(p), "%s/a", dir);
+    put_file(p, "in the share\n");
+    snprintf(p, sizeof(p), "%s/d", dir);
+    FUZZ_CHECK(mkdir(p, 0755) == 0);
+    snprintf(p, sizeof(p), "%s/d/b", dir);
+    put_file(p, "below\n");
+    snprintf(o, sizeof(o), "%s/o", top);
+    snprintf(l, sizeof(l), "%s/abs", dir);
+    FUZZ_CHECK(symlink(o, l) == 0);
+    snprintf(l, sizeof(l), "%s/rel", dir);
+    FUZZ_CHECK(symlink("../o", l) == 0);
+}
+
+static void scratch_reset(void);
+
+/* Once per process: DIR/share (the share), DIR/o (outside it) and DIR/w
+ * (the scratch share). */
 static void make_tree(void)
 {
     const char *dir = top;
@@ -55,29 +83,72 @@ static void make_tree(void)
     FUZZ_CHECK(mkdtemp(top) != NULL);
     atexit(remove_tree);
     snprintf(share, sizeof(share), "%s/share", dir);
+    snprintf(scratch, sizeof(scratch), "%s/w", dir);
     FUZZ_CHECK(mkdir(share, 0755) == 0);
     snprintf(p, sizeof(p), "%s/o", dir);
     FUZZ_CHECK(mkdir(p, 0755) == 0);
     snprintf(p, sizeof(p), "%s/o/" MARK, dir);
     put_file(p, MARK "\n");
-    snprintf(p, sizeof(p), "%s/a", share);
-    put_file(p, "in the share\n");
-    snprintf(p, sizeof(p), "%s/d", share);
-    FUZZ_CHECK(mkdir(p, 0755) == 0);
-    snprintf(p, sizeof(p), "%s/d/b", share);
-    put_file(p, "below\n");
-    snprintf(p, sizeof(p), "%s/o", dir);
-    {
-        char l[512];
-
-        snprintf(l, sizeof(l), "%s/abs", share);
-        FUZZ_CHECK(symlink(p, l) == 0);
-        snprintf(l, sizeof(l), "%s/rel", share);
-        FUZZ_CHECK(symlink("../o", l) == 0);
-    }
+    fill_share(share);
+    scratch_reset();
 }
 
-static void handle(struct p9_server *s, size_t len)
+/* Removing the scratch share: directories opened up first (the guest may
+ * have made one unreadable), then everything, depth first. */
+static int open_up(const char *path, const struct stat *st, int flag,
+                   struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag == FTW_D || flag == FTW_DNR) {
+        (void)chmod(path, 0700);
+    }
+    return 0;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+static void scratch_reset(void)
+{
+    struct stat st;
+
+    if (lstat(scratch, &st) == 0) {
+        (void)nftw(scratch, open_up, 16, FTW_PHYS);
+        FUZZ_CHECK(nftw(scratch, remove_one, 16, FTW_PHYS | FTW_DEPTH) == 0);
+    }
+    FUZZ_CHECK(mkdir(scratch, 0755) == 0);
+    fill_share(scratch);
+}
+
+/* DIR/o as make_tree() left it, and nothing new in DIR. */
+static void outside_check(void)
+{
+    char p[512], buf[64];
+    struct stat st;
+    FILE *f;
+
+    snprintf(p, sizeof(p), "%s/o", top);
+    FUZZ_CHECK(lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2 &&
+               (st.st_mode & 07777) == 0755);
+    snprintf(p, sizeof(p), "%s/o/" MARK, top);
+    f = fopen(p, "r");
+    FUZZ_CHECK(f && fgets(buf, sizeof(buf), f) && fclose(f) == 0);
+    FUZZ_CHECK(strcmp(buf, MARK "\n") == 0);
+    FUZZ_CHECK(lstat(p, &st) == 0 && st.st_nlink == 1 &&
+               (st.st_mode & 07777) == 0644);
+    /* share, o, w: nothing else made beside them. */
+    FUZZ_CHECK(lstat(top, &st) == 0 && st.st_nlink == 5);
+}
+
+/* Serve one message; (search): look for the outside's bytes in replies. */
+static void handle(struct p9_server *s, size_t len, bool search)
 {
     size_t out = 0;
 
@@ -93,7 +164,7 @@ static void handle(struct p9_server *s, size_t len)
     /* Replies that carry the share's bytes (file data, directory
      * entries, link targets) never carry the outside's. Others may echo
      * the guest's own strings (Rgetlock's client id). */
-    if (rep[4] == 117 || rep[4] == 41 || rep[4] == 23) {
+    if (search && (rep[4] == 117 || rep[4] == 41 || rep[4] == 23)) {
         FUZZ_CHECK(!memmem(rep, out, MARK, strlen(MARK)));
     }
 }
@@ -115,6 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t attach[] = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
                                      0, 0, 0, 0, 0,    0,    0,    0};
     struct fuzz_in in = {data, size};
+    bool rw = fuzz_take(&in, 1) & 1;
     struct p9_server s;
     struct stat st;
     char p[300];
@@ -122,9 +194,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!share[0]) {
         make_tree();
     }
-    FUZZ_CHECK(p9_server_init(&s, share) == 0);
-    handle(&s, make(100, version, sizeof(version)));
-    handle(&s, make(104, attach, sizeof(attach)));
+    if (rw) {
+        scratch_reset();
+    }
+    FUZZ_CHECK(p9_server_init(&s, rw ? scratch : share, rw) == 0);
+    handle(&s, make(100, version, sizeof(version)), !rw);
+    handle(&s, make(104, attach, sizeof(attach)), !rw);
     while (in.n) {
         size_t len = (size_t)fuzz_take(&in, 2) % sizeof(msg);
         size_t take = len < in.n ? len : in.n;
@@ -135,9 +210,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(msg, in.p, take);
         in.p += take;
         in.n -= take;
-        handle(&s, take);
+        handle(&s, take, !rw);
     }
     p9_server_destroy(&s);
+    outside_check();
     /* The share as it was: nothing made, nothing written. */
     snprintf(p, sizeof(p), "%s/a", share);
     FUZZ_CHECK(stat(p, &st) == 0 && st.st_size == 13);

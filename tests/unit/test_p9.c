@@ -9,6 +9,11 @@
  * to outside after the client walked to it, and one it renames out.
  * Every change answers EROFS. Malformed messages: a size that disagrees,
  * a truncated walk, a count past msize, an unknown fid or type.
+ * Then the same share served writable: create, write and read back,
+ * mkdir, symlink, mknod, link, rename (fids follow), setattr, unlink,
+ * remove, fsync, each checked on the host; names that are not one
+ * component refused; nothing made or changed outside the share through a
+ * link, a fid on a link, or a directory the host renamed out.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,7 +37,17 @@ enum {
     TGETATTR = 24,
     TXATTRWALK = 30,
     TREADDIR = 40,
+    TLCREATE = 14,
+    TSYMLINK = 16,
+    TMKNOD = 18,
+    TRENAME = 20,
+    TSETATTR = 26,
+    TFSYNC = 50,
+    TLINK = 70,
     TMKDIR = 72,
+    TRENAMEAT = 74,
+    TUNLINKAT = 76,
+    TREMOVE = 122,
     TVERSION = 100,
     TATTACH = 104,
     TWALK = 110,
@@ -396,12 +411,367 @@ static void test_malformed(void)
     CHECK(lerror(attach(1)) == EBADF, "attach to a fid in use");
 }
 
+/* --- a writable share --- */
+
+static int lcreate(uint32_t fid, const char *name, uint32_t flags,
+                   uint32_t mode)
+{
+    begin(TLCREATE);
+    p_n(fid, 4);
+    p_s(name);
+    p_n(flags, 4);
+    p_n(mode, 4);
+    p_n(0, 4);
+    return send();
+}
+
+static int mkdir9(uint32_t dfid, const char *name, uint32_t mode)
+{
+    begin(TMKDIR);
+    p_n(dfid, 4);
+    p_s(name);
+    p_n(mode, 4);
+    p_n(0, 4);
+    return send();
+}
+
+static int write9(uint32_t fid, uint64_t off, const char *data)
+{
+    begin(TWRITE);
+    p_n(fid, 4);
+    p_n(off, 8);
+    p_n(strlen(data), 4);
+    memcpy(req + qlen, data, strlen(data));
+    qlen += strlen(data);
+    return send();
+}
+
+static int renameat9(uint32_t odir, const char *on, uint32_t ndir,
+                     const char *nn)
+{
+    begin(TRENAMEAT);
+    p_n(odir, 4);
+    p_s(on);
+    p_n(ndir, 4);
+    p_s(nn);
+    return send();
+}
+
+static int unlinkat9(uint32_t dfid, const char *name, uint32_t flags)
+{
+    begin(TUNLINKAT);
+    p_n(dfid, 4);
+    p_s(name);
+    p_n(flags, 4);
+    return send();
+}
+
+static int setattr9(uint32_t fid, uint32_t valid, uint32_t mode, uint64_t size,
+                    uint64_t mtime)
+{
+    begin(TSETATTR);
+    p_n(fid, 4);
+    p_n(valid, 4);
+    p_n(mode, 4);
+    p_n(0, 4);
+    p_n(0, 4);
+    p_n(size, 8);
+    p_n(0, 8);
+    p_n(0, 8);
+    p_n(mtime, 8);
+    p_n(0, 8);
+    return send();
+}
+
+/* stat of (name) in the share (or outside, with (out)). */
+static int host_stat(bool out, const char *name, struct stat *st)
+{
+    char p[256];
+
+    snprintf(p, sizeof(p), "%s/%s", out ? outside : share, name);
+    return lstat(p, st);
+}
+
+/* The outside directory as make_tree() left it: only "secret". */
+static bool outside_intact(void)
+{
+    struct stat st;
+    char cmd[160];
+
+    snprintf(cmd, sizeof(cmd), "test \"$(ls -A %s)\" = secret", outside);
+    return host_stat(true, "secret", &st) == 0 && st.st_size == 7 &&
+           (st.st_mode & 07777) == 0644 && system(cmd) == 0;
+}
+
+static void test_create_write(void)
+{
+    static const char *const names[] = {"..", ".", "a/b", ""};
+    struct stat st;
+
+    CHECK(walk(1, 30, 0, NULL) == TWALK + 1, "clone the root");
+    CHECK(lcreate(30, "new.txt", O_RDWR, 0666) == TLCREATE + 1 && rep[7] == 0 &&
+              g_n(20, 4) == P9_MSIZE_MAX - 24,
+          "lcreate: %d", lerror(rep[4]));
+    CHECK(write9(30, 0, "written by the guest") == TWRITE + 1 &&
+              g_n(7, 4) == 20,
+          "write: %d", lerror(rep[4]));
+    CHECK(write9(30, 1ull << 63, "x") == RLERROR, "a write at 2^63");
+    begin(TREAD);
+    p_n(30, 4);
+    p_n(8, 8);
+    p_n(100, 4);
+    CHECK(send() == TREAD + 1 && g_n(7, 4) == 12 &&
+              memcmp(rep + 11, "by the guest", 12) == 0,
+          "read back");
+    CHECK(host_stat(false, "new.txt", &st) == 0 && S_ISREG(st.st_mode) &&
+              st.st_size == 20 && (st.st_mode & 07777) == 0666,
+          "on the host: size %lld, mode %o (the host's umask undone)",
+          (long long)st.st_size, st.st_mode & 07777);
+    begin(TFSYNC);
+    p_n(30, 4);
+    p_n(0, 4);
+    CHECK(send() == TFSYNC + 1, "fsync");
+    CHECK(lerror(lcreate(30, "again", O_RDWR, 0644)) == EBUSY,
+          "lcreate on an opened fid");
+    CHECK(simple(TCLUNK, 30) == TCLUNK + 1, "clunk");
+    CHECK(walk(1, 30, 0, NULL) == TWALK + 1, "clone the root");
+    CHECK(lerror(lcreate(30, "new.txt", O_RDWR | O_EXCL, 0644)) == EEXIST,
+          "O_EXCL on an existing file");
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        CHECK(lerror(lcreate(30, names[i], O_RDWR, 0644)) == EINVAL,
+              "lcreate '%s': %d", names[i], lerror(rep[4]));
+        CHECK(lerror(mkdir9(1, names[i], 0755)) == EINVAL, "mkdir '%s'",
+              names[i]);
+    }
+    /* An existing name that is a link out: not followed, not created. */
+    CHECK(lerror(lcreate(30, "abs", O_RDWR, 0644)) == EACCES,
+          "lcreate over a link out: %d", lerror(rep[4]));
+    CHECK(lerror(lcreate(30, "abs", O_RDWR | O_EXCL, 0644)) == EEXIST,
+          "lcreate O_EXCL over a link out");
+    /* Without O_EXCL an existing file is opened (and truncated). */
+    CHECK(lcreate(30, "new.txt", O_WRONLY | O_TRUNC, 0644) == TLCREATE + 1,
+          "lcreate of an existing file: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "new.txt", &st) == 0 && st.st_size == 0,
+          "truncated");
+    CHECK(write9(30, 0, "again") == TWRITE + 1, "write again");
+    CHECK(simple(TCLUNK, 30) == TCLUNK + 1, "clunk");
+    CHECK(walk(1, 31, 1, (const char *const[]){"hello.txt"}) == TWALK + 1 &&
+              lopen(31, O_RDONLY) == TLOPEN + 1,
+          "hello.txt opened read-only");
+    CHECK(lerror(write9(31, 0, "x")) == EBADF, "a write on a read-only fid");
+    CHECK(simple(TCLUNK, 31) == TCLUNK + 1, "clunk");
+    CHECK(walk(1, 31, 1, (const char *const[]){"hello.txt"}) == TWALK + 1 &&
+              lopen(31, O_RDWR) == TLOPEN + 1 &&
+              write9(31, 0, "HELLO") == TWRITE + 1 &&
+              simple(TCLUNK, 31) == TCLUNK + 1,
+          "hello.txt opened for writing");
+    CHECK(host_stat(false, "hello.txt", &st) == 0 && st.st_size == 9,
+          "hello.txt written in place");
+    CHECK(outside_intact(), "outside changed");
+}
+
+static void test_make(void)
+{
+    struct stat st;
+    char path[128], target[64];
+    ssize_t n;
+
+    CHECK(mkdir9(1, "d1", 0777) == TMKDIR + 1 && rep[7] == 0x80, "mkdir: %d",
+          lerror(rep[4]));
+    CHECK(host_stat(false, "d1", &st) == 0 && S_ISDIR(st.st_mode) &&
+              (st.st_mode & 07777) == 0777,
+          "d1 on the host: mode %o", st.st_mode & 07777);
+    CHECK(lerror(mkdir9(1, "d1", 0777)) == EEXIST, "mkdir twice");
+    /* A fid on a link out is no directory to make things in. */
+    CHECK(walk(1, 32, 1, (const char *const[]){"abs"}) == TWALK + 1,
+          "walk to the link");
+    CHECK(lerror(mkdir9(32, "x", 0755)) == ENOTDIR, "mkdir in a link: %d",
+          lerror(rep[4]));
+    CHECK(lerror(lcreate(32, "x", O_RDWR, 0644)) == ENOTDIR,
+          "lcreate in a link");
+    begin(TSYMLINK);
+    p_n(1, 4);
+    p_s("ln");
+    p_s("/etc/passwd");
+    p_n(0, 4);
+    CHECK(send() == TSYMLINK + 1 && rep[7] == 0x02, "symlink: %d",
+          lerror(rep[4]));
+    snprintf(path, sizeof(path), "%s/ln", share);
+    n = readlink(path, target, sizeof(target) - 1);
+    CHECK(n == 11 && memcmp(target, "/etc/passwd", 11) == 0, "link target");
+    begin(TMKNOD);
+    p_n(1, 4);
+    p_s("fifo");
+    p_n(S_IFIFO | 0600, 4);
+    p_n(0, 4);
+    p_n(0, 4);
+    p_n(0, 4);
+    CHECK(send() == TMKNOD + 1, "mknod fifo: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "fifo", &st) == 0 && S_ISFIFO(st.st_mode),
+          "a FIFO on the host");
+    begin(TMKNOD);
+    p_n(1, 4);
+    p_s("null");
+    p_n(S_IFCHR | 0666, 4);
+    p_n(1, 4);
+    p_n(3, 4);
+    p_n(0, 4);
+    CHECK(lerror(send()) == EPERM && host_stat(false, "null", &st) < 0,
+          "mknod of a device");
+    /* Hard links: to a file, and to the link out (the link, not its
+     * target). */
+    CHECK(walk(1, 33, 1, (const char *const[]){"new.txt"}) == TWALK + 1,
+          "walk new.txt");
+    begin(TLINK);
+    p_n(1, 4);
+    p_n(33, 4);
+    p_s("hard");
+    CHECK(send() == TLINK + 1, "link: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "hard", &st) == 0 && st.st_nlink == 2, "two links");
+    begin(TLINK);
+    p_n(1, 4);
+    p_n(32, 4);
+    p_s("abs2");
+    CHECK(send() == TLINK + 1 && host_stat(false, "abs2", &st) == 0 &&
+              S_ISLNK(st.st_mode),
+          "link to a link: %d", lerror(rep[4]));
+    CHECK(simple(TCLUNK, 32) == TCLUNK + 1 && simple(TCLUNK, 33) == TCLUNK + 1,
+          "clunk");
+    CHECK(outside_intact(), "outside changed");
+}
+
+static void test_rename_attrs(void)
+{
+    struct stat st;
+
+    CHECK(walk(1, 34, 1, (const char *const[]){"new.txt"}) == TWALK + 1 &&
+              walk(1, 35, 1, (const char *const[]){"d1"}) == TWALK + 1,
+          "walk new.txt and d1");
+    CHECK(renameat9(1, "new.txt", 35, "moved.txt") == TRENAMEAT + 1,
+          "renameat: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "d1/moved.txt", &st) == 0 &&
+              host_stat(false, "new.txt", &st) < 0,
+          "moved on the host");
+    CHECK(getattr(34) == TGETATTR + 1 && g_n(56, 8) == 5,
+          "a fid follows its file: %d", lerror(rep[4]));
+    CHECK(lerror(renameat9(1, "hard", 1, "..")) == EINVAL, "rename to '..'");
+    CHECK(lerror(renameat9(1, "..", 1, "x")) == EINVAL, "rename of '..'");
+    /* Trename: fid 35 (d1) becomes d2, fid 34 below it follows. */
+    begin(TRENAME);
+    p_n(35, 4);
+    p_n(1, 4);
+    p_s("d2");
+    CHECK(send() == TRENAME + 1 && host_stat(false, "d2/moved.txt", &st) == 0,
+          "rename: %d", lerror(rep[4]));
+    CHECK(getattr(34) == TGETATTR + 1 &&
+              walk(35, 36, 1, (const char *const[]){"moved.txt"}) == TWALK + 1,
+          "fids below a renamed directory follow");
+    CHECK(setattr9(34, 1 | 8 | 32 | 256, 0600, 2, 12345) == TSETATTR + 1,
+          "setattr mode, size, mtime: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "d2/moved.txt", &st) == 0 &&
+              (st.st_mode & 07777) == 0600 && st.st_size == 2 &&
+              st.st_mtime == 12345,
+          "attributes on the host: mode %o size %lld mtime %lld",
+          st.st_mode & 07777, (long long)st.st_size, (long long)st.st_mtime);
+    CHECK(walk(1, 37, 1, (const char *const[]){"abs"}) == TWALK + 1,
+          "walk to the link");
+    CHECK(lerror(setattr9(37, 1, 0777, 0, 0)) == EOPNOTSUPP,
+          "chmod of a link: %d", lerror(rep[4]));
+    CHECK(lerror(setattr9(37, 8, 0, 0, 0)) == EACCES, "truncate a link: %d",
+          lerror(rep[4]));
+    CHECK(setattr9(37, 32 | 256, 0, 0, 777) == TSETATTR + 1 &&
+              host_stat(false, "abs", &st) == 0 && st.st_mtime == 777,
+          "a link's own mtime: %d", lerror(rep[4]));
+    CHECK(outside_intact(), "outside changed");
+    CHECK(lerror(setattr9(35, 8, 0, 0, 0)) == EISDIR,
+          "truncate a directory: %d", lerror(rep[4]));
+    for (uint32_t fid = 34; fid <= 37; fid++) {
+        CHECK(simple(TCLUNK, fid) == TCLUNK + 1, "clunk %u", fid);
+    }
+}
+
+static void test_remove(void)
+{
+    struct stat st;
+
+    CHECK(lerror(unlinkat9(1, "d2", 0)) == EISDIR, "unlink a directory: %d",
+          lerror(rep[4]));
+    CHECK(lerror(unlinkat9(1, "d2", 0x200)) == ENOTEMPTY, "rmdir non-empty");
+    CHECK(lerror(unlinkat9(1, "hard", 1)) == EINVAL, "a bad flag");
+    CHECK(walk(1, 38, 2, (const char *const[]){"d2", "moved.txt"}) ==
+                  TWALK + 1 &&
+              simple(TREMOVE, 38) == TREMOVE + 1,
+          "remove: %d", lerror(rep[4]));
+    CHECK(lerror(getattr(38)) == EBADF, "remove clunked");
+    CHECK(unlinkat9(1, "d2", 0x200) == TUNLINKAT + 1 &&
+              host_stat(false, "d2", &st) < 0,
+          "rmdir");
+    CHECK(unlinkat9(1, "abs", 0) == TUNLINKAT + 1 &&
+              host_stat(false, "abs", &st) < 0 && outside_intact(),
+          "unlink of a link removes the link only");
+    CHECK(walk(1, 39, 0, NULL) == TWALK + 1 &&
+              lerror(simple(TREMOVE, 39)) == EBUSY,
+          "remove of the root");
+    CHECK(host_stat(false, "", &st) == 0, "the share is there");
+}
+
+/* The host renames a directory out of the share after the client walked
+ * to it: what the client then makes there stays away from the outside. */
+static void test_write_race(void)
+{
+    char from[128], to[128];
+    struct stat st;
+
+    CHECK(walk(1, 40, 1, (const char *const[]){"sub"}) == TWALK + 1,
+          "walk to sub");
+    snprintf(from, sizeof(from), "%s/sub", share);
+    snprintf(to, sizeof(to), "%s/sub.away", outside);
+    CHECK(rename(from, to) == 0, "rename sub out");
+    CHECK(lerror(lcreate(40, "evil", O_RDWR, 0644)) == ENOENT,
+          "lcreate in a dir renamed out: %d", lerror(rep[4]));
+    CHECK(lerror(mkdir9(40, "evil", 0755)) == ENOENT, "mkdir there");
+    CHECK(lerror(unlinkat9(40, "inner", 0)) == ENOENT, "unlink there");
+    CHECK(symlink(outside, from) == 0, "sub is now a link out");
+    CHECK(lerror(mkdir9(40, "evil", 0755)) == ENOTDIR ||
+              lerror(rep[4]) == ELOOP,
+          "mkdir through the link: %d", lerror(rep[4]));
+    CHECK(unlink(from) == 0 && rename(to, from) == 0, "sub back");
+    snprintf(to, sizeof(to), "%s/evil", outside);
+    CHECK(lstat(to, &st) < 0 && host_stat(false, "sub/inner", &st) == 0,
+          "nothing made outside; sub intact");
+    CHECK(simple(TCLUNK, 40) == TCLUNK + 1, "clunk");
+    CHECK(outside_intact(), "outside changed");
+}
+
+static void test_writable(void)
+{
+    int ret;
+
+    p9_server_destroy(&srv);
+    ret = p9_server_init(&srv, share, true);
+    CHECK(ret == 0, "init writable: %d", ret);
+    if (ret) {
+        return;
+    }
+    begin(TVERSION);
+    p_n(P9_MSIZE_MAX, 4);
+    p_s("9P2000.L");
+    CHECK(send() == TVERSION + 1, "version");
+    CHECK(attach(1) == TATTACH + 1, "attach");
+    umask(022);
+    test_create_write();
+    test_make();
+    test_rename_attrs();
+    test_remove();
+    test_write_race();
+}
+
 int main(void)
 {
     int ret;
 
     make_tree();
-    ret = p9_server_init(&srv, share);
+    ret = p9_server_init(&srv, share, false);
     CHECK(ret == 0, "init: %d", ret);
     if (ret) {
         return 1;
@@ -421,6 +791,7 @@ int main(void)
     test_limits();
     test_read_only();
     test_malformed();
+    test_writable();
     p9_server_destroy(&srv);
     {
         char cmd[128];

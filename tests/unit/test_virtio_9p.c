@@ -95,12 +95,12 @@ int main(void)
 
     rcu_register_thread();
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-    CHECK(virtio_9p_init(&d, dir, "", &mem, NULL, NULL, NULL) == -EINVAL,
+    CHECK(virtio_9p_init(&d, dir, "", false, &mem, NULL, NULL, NULL) == -EINVAL,
           "an empty tag");
-    CHECK(virtio_9p_init(&d, "/nonexistent/x", "t", &mem, NULL, NULL, NULL) ==
-              -ENOENT,
+    CHECK(virtio_9p_init(&d, "/nonexistent/x", "t", false, &mem, NULL, NULL,
+                         NULL) == -ENOENT,
           "a missing directory");
-    rc = virtio_9p_init(&d, dir, "hostshare", &mem, NULL, NULL, NULL);
+    rc = virtio_9p_init(&d, dir, "hostshare", false, &mem, NULL, NULL, NULL);
     rc = rc ? rc : mr_init_container(&root, "mmio", 0x100000);
     rc = rc ? rc : mem_sys_new(&sys);
     rc = rc ? rc : as_new(sys, "mmio", &root, 0x100000, &as);

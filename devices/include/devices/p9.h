@@ -2,11 +2,13 @@
 /*
  * A 9P2000.L file server for one host directory (the share): takes one
  * request message and writes its reply, as the virtio-9p device hands them
- * over. What Linux's v9fs needs to mount a share and read it as a root
+ * over. What Linux's v9fs needs to mount a share and use it as a root
  * file system: version, attach, walk, getattr, lopen, read, readdir,
  * readlink, statfs, xattrwalk (no attributes), lock and getlock, fsync,
- * flush and clunk. Every operation that would change the share is
- * answered EROFS: shares are read-only.
+ * flush and clunk; and, on a writable share, lcreate, write, mkdir,
+ * symlink, mknod (FIFOs and sockets only), link, unlinkat, renameat,
+ * rename, remove and setattr. On a read-only share every operation that
+ * would change it is answered EROFS.
  *
  * Confinement: the server holds a directory fd on the share (O_PATH) and
  * each fid its path below it, built only from walked names (a name with a
@@ -17,7 +19,12 @@
  * link is followed at any step (the client reads links and resolves them
  * itself), no ".." climbs out, and a directory the host renames or swaps
  * for a link meanwhile cannot lead out either; the kernel checks every
- * step of every open, not this code.
+ * step of every open, not this code. A change names one new entry (one
+ * component: no '/', NUL, "." or "..") under a directory fd opened that
+ * way, with the *at() call that never follows a link in its last
+ * component (mkdirat, symlinkat, unlinkat, renameat, linkat without
+ * AT_SYMLINK_FOLLOW, openat2 with O_CREAT | O_EXCL); attributes change
+ * through an fd of the file itself, a link's mode never.
  *
  * Messages are the guest's and hostile: every field is bounds-checked
  * against the message, sizes and counts against msize, fids looked up; a
@@ -48,6 +55,7 @@ struct p9_server {
     int root_fd;
     uint32_t msize;
     bool versioned;
+    bool writable;
     struct p9_fid *fids[P9_MAX_FIDS];
     unsigned nr_fids, nr_open;
     uint8_t *dirbuf;
@@ -57,11 +65,12 @@ struct p9_server {
 };
 
 /*
- * Serve the directory (path) in (s). Returns 0, or -errno from opening it
- * (-ENOTDIR when it is not a directory), with nothing to undo.
+ * Serve the directory (path) in (s), read-only unless (writable). Returns
+ * 0, or -errno from opening it (-ENOTDIR when it is not a directory), with
+ * nothing to undo.
  */
-__attribute__((warn_unused_result)) int p9_server_init(struct p9_server *s,
-                                                       const char *path);
+__attribute__((warn_unused_result)) int
+p9_server_init(struct p9_server *s, const char *path, bool writable);
 
 /* Close every fid and the share; (s) may be initialised again. */
 void p9_server_destroy(struct p9_server *s);

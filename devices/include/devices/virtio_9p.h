@@ -44,13 +44,13 @@ struct virtio_9p {
 
 /*
  * Initialise (d) to serve the directory (dir) under (tag) (1 to
- * VIRTIO_9P_TAG_MAX bytes). Returns 0, or -EINVAL for a bad tag, -errno
- * from opening (dir), -ENOMEM, or -errno from the transport, with nothing
- * to undo.
+ * VIRTIO_9P_TAG_MAX bytes), read-only unless (writable). Returns 0, or -EINVAL
+ * for a bad tag, -errno from opening (dir), -ENOMEM, or -errno from the
+ * transport, with nothing to undo.
  */
 __attribute__((warn_unused_result)) int
 virtio_9p_init(struct virtio_9p *d, const char *dir, const char *tag,
-               const struct vq_mem_ops *mem, void *mem_opaque,
+               bool writable, const struct vq_mem_ops *mem, void *mem_opaque,
                const struct virtio_mmio_hooks *hooks, void *hook_opaque);
 
 /* Release (d), as virtio_mmio_destroy(). */
