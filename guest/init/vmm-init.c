@@ -6,7 +6,9 @@
  *   mod PATH        load this module (in order; EEXIST is fine)
  *   optmod PATH     the same, but a failure only skips what needs it
  *   root TAG        mount the 9P share TAG read-only as the new root
+ *   root_rw 1       ... read-write instead
  *   share TAG       mount 9P share TAG at the next "at" PATH (read-only)
+ *   share_rw TAG    ... read-write
  *   at PATH
  *   tmpfs PATH      an empty tmpfs there (mode 1777 for .../tmp)
  *   overlay PATH    the share's PATH with a tmpfs over it (overlayfs; a
@@ -229,9 +231,9 @@ static int do_mount(const char *src, const char *dst, const char *type,
 }
 
 /* A 9P share from vmm at (dst). */
-static int mount_share(const char *tag, const char *dst)
+static int mount_share(const char *tag, const char *dst, bool rw)
 {
-    return do_mount(tag, dst, "9p", MS_RDONLY | MS_NODEV,
+    return do_mount(tag, dst, "9p", (rw ? 0 : MS_RDONLY) | MS_NODEV,
                     "trans=virtio,version=9p2000.L,msize=131072,cache=loose");
 }
 
@@ -303,7 +305,8 @@ static int mount_all(const struct conf *c)
         return -1;
     }
     mkdir_p(NEWROOT, 0755);
-    if (mount_share(root, NEWROOT) < 0) {
+    if (mount_share(root, NEWROOT,
+                    strcmp(conf_get(c, "root_rw", "0"), "1") == 0) < 0) {
         say("is 9p (9p, 9pnet_virtio, virtio_mmio) in the kernel or in "
             "--modules?");
         return -1;
@@ -311,11 +314,11 @@ static int mount_all(const struct conf *c)
     for (size_t i = 0; i < c->n; i++) {
         const char *k = c->key[i], *v = c->val[i];
 
-        if (strcmp(k, "share") == 0 && i + 1 < c->n &&
-            strcmp(c->key[i + 1], "at") == 0) {
+        if ((strcmp(k, "share") == 0 || strcmp(k, "share_rw") == 0) &&
+            i + 1 < c->n && strcmp(c->key[i + 1], "at") == 0) {
             /* A tmpfs put there may not have the directory. */
             mkdir_p(in_root(c->val[i + 1], dst, sizeof(dst)), 0755);
-            if (mount_share(v, dst) < 0) {
+            if (mount_share(v, dst, strcmp(k, "share_rw") == 0) < 0) {
                 return -1;
             }
         } else if (strcmp(k, "tmpfs") == 0) {

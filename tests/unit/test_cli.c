@@ -769,12 +769,15 @@ static void test_disks(void)
           CLI_MAX_DISKS + 1, r, why);
 }
 
-/* --share DIR[,tag=T][,ro], repeatable; rw refused. */
+/* --share DIR[,tag=T][,rw|ro], repeatable; the last of rw/ro counts. */
 static void test_shares(void)
 {
     static const char *const bad[] = {
-        ",tag=x",     "/srv,rw",
-        "/srv,tag=",  "/srv,tag=123456789012345678901234567890123",
+        ",tag=x",
+        "/srv,rw=1",
+        "/srv,readwrite",
+        "/srv,tag=",
+        "/srv,tag=123456789012345678901234567890123",
         "/srv,bogus",
     };
     char why[256];
@@ -785,15 +788,18 @@ static void test_shares(void)
     memset(&a, 0, sizeof(a));
     args_add(&a, "--share");
     args_add(&a, "/,tag=root,ro");
-    args_add(&a, "--share=/srv");
+    args_add(&a, "--share=/srv,rw");
+    args_add(&a, "--share=/tmp,rw,ro");
     r = cli_parse_run(a.argc, a.argv, &o, why, sizeof(why));
-    CHECK(r == 0, "two shares: %d (%s)", r, why);
+    CHECK(r == 0, "three shares: %d (%s)", r, why);
     if (r == 0) {
-        CHECK(o.mc.nr_shares == 2 && o.mc.shares == o.shares &&
+        CHECK(o.mc.nr_shares == 3 && o.mc.shares == o.shares &&
                   strcmp(o.shares[0].path, "/") == 0 &&
                   strcmp(o.shares[0].tag, "root") == 0 &&
+                  !o.shares[0].writable &&
                   strcmp(o.shares[1].path, "/srv") == 0 &&
-                  strcmp(o.shares[1].tag, "share1") == 0,
+                  strcmp(o.shares[1].tag, "share1") == 0 &&
+                  o.shares[1].writable && !o.shares[2].writable,
               "shares: %zu", o.mc.nr_shares);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -371,8 +371,9 @@ static void test_build(void)
     char dir[] = "/tmp/test_run_command.XXXXXX";
     const char *argv[] = {"sh", "-c", "exit 7"};
     const char *envp[] = {"PATH=/usr/bin:/bin", "HOME=/home/me", NULL};
-    struct machine_share shares[] = {{"/", RUN_COMMAND_ROOT_TAG},
-                                     {"/home/me/src", "share0"}};
+    struct machine_share shares[] = {{"/", RUN_COMMAND_ROOT_TAG, false},
+                                     {"/home/me/src", "share0", false},
+                                     {"/home/me/out", "share1", true}};
     struct run_command_who who = {.uid = 1000,
                                   .gid = 100,
                                   .groups = {100, 27},
@@ -385,7 +386,7 @@ static void test_build(void)
                                 .argv = argv,
                                 .argc = 3,
                                 .shares = shares,
-                                .nr_shares = 2,
+                                .nr_shares = 3,
                                 .envp = envp,
                                 .who = &who};
     struct run_command rc;
@@ -449,7 +450,13 @@ static void test_build(void)
         CHECK(strcmp(conf_value(&conf, "share", 0), "share0") == 0 &&
                   strcmp(conf_value(&conf, "at", 0), "/home/me/src") == 0 &&
                   !conf_value(&conf, "share", 1),
-              "one extra share at its path");
+              "one read-only extra share at its path");
+        CHECK(conf_value(&conf, "share_rw", 0) &&
+                  strcmp(conf_value(&conf, "share_rw", 0), "share1") == 0 &&
+                  strcmp(conf_value(&conf, "at", 1), "/home/me/out") == 0 &&
+                  !conf_value(&conf, "share_rw", 1) &&
+                  !conf_value(&conf, "root_rw", 0),
+              "one writable share at its path; the root read-only");
         CHECK(strcmp(conf_value(&conf, "overlay", 0), "/tmp") == 0, "/tmp");
         CHECK(strcmp(conf_value(&conf, "uid", 0), "1000") == 0 &&
                   strcmp(conf_value(&conf, "gid", 0), "100") == 0 &&
@@ -546,7 +553,7 @@ static void test_build_tree(void)
     };
     const char *argv[] = {"true"};
     struct run_command_who who = {.cwd = "/"};
-    struct machine_share root = {"/", RUN_COMMAND_ROOT_TAG};
+    struct machine_share root = {"/", RUN_COMMAND_ROOT_TAG, false};
     char path[512], kernel[512], why[256] = "";
     struct run_command rc;
     struct run_command_in in = {.kernel = "x",

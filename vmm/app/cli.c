@@ -118,9 +118,9 @@ static const struct opt run_opts_table[] = {
      "a raw image as a virtio-blk disk (/dev/vda, vdb, ... in order); "
      "repeatable",
      NULL, O_DISK, GUEST_KERNELS},
-    {"--share", "DIR[,tag=T]",
-     "a host directory, read-only over virtio-9p (mount -t 9p -o "
-     "trans=virtio TAG /mnt); tags default to share0, share1, ...; "
+    {"--share", "DIR[,tag=T][,rw]",
+     "a host directory over virtio-9p, read-only unless rw (mount -t 9p "
+     "-o trans=virtio TAG /mnt); tags default to share0, share1, ...; "
      "repeatable",
      NULL, O_SHARE, GUEST_KERNELS},
     {"--rng", NULL, "a virtio-rng device (entropy from the host's getrandom)",
@@ -367,7 +367,7 @@ static int parse_disk(struct run_opts *o, const char *name, const char *v,
     return 0;
 }
 
-/* --share DIR[,tag=T] */
+/* --share DIR[,tag=T][,rw|ro] */
 static int parse_share(struct run_opts *o, const char *name, const char *v,
                        char *why, size_t whylen)
 {
@@ -386,21 +386,19 @@ static int parse_share(struct run_opts *o, const char *name, const char *v,
     sh = &o->shares[i];
     sh->path = path;
     sh->tag = tags[i];
+    sh->writable = false;
     while ((tok = strtok_r(NULL, ",", &save))) {
         if (strncmp(tok, "tag=", 4) == 0 && tok[4] &&
             strlen(tok + 4) <= VIRTIO_9P_TAG_MAX) {
             sh->tag = tok + 4;
         } else if (strcmp(tok, "ro") == 0 || strcmp(tok, "readonly") == 0) {
-            continue;
+            sh->writable = false;
         } else if (strcmp(tok, "rw") == 0) {
-            snprintf(why, whylen,
-                     "%s %s: rw: shares are read-only (no writable share "
-                     "support)",
-                     name, v);
-            return -EINVAL;
+            sh->writable = true;
         } else {
             snprintf(why, whylen,
-                     "%s %s: unknown '%s' (tag=T of 1 to %d characters, ro)",
+                     "%s %s: unknown '%s' (tag=T of 1 to %d characters, rw, "
+                     "ro)",
                      name, v, tok, VIRTIO_9P_TAG_MAX);
             return -EINVAL;
         }

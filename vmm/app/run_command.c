@@ -377,13 +377,20 @@ static void add_plan(const struct run_command_in *in, struct conf *c)
     char groups[sizeof(w->groups) / sizeof(w->groups[0]) * 12] = "";
 
     conf_put(c, "root", RUN_COMMAND_ROOT_TAG);
+    for (size_t i = 0; i < in->nr_shares; i++) {
+        if (strcmp(in->shares[i].tag, RUN_COMMAND_ROOT_TAG) == 0 &&
+            in->shares[i].writable) {
+            conf_put(c, "root_rw", "1");
+        }
+    }
     for (size_t i = 0; i < sizeof(overlay_dirs) / sizeof(overlay_dirs[0]);
          i++) {
         conf_put(c, "overlay", overlay_dirs[i]);
     }
     for (size_t i = 0; i < in->nr_shares; i++) {
         if (strcmp(in->shares[i].tag, RUN_COMMAND_ROOT_TAG) != 0) {
-            conf_put(c, "share", in->shares[i].tag);
+            conf_put(c, in->shares[i].writable ? "share_rw" : "share",
+                     in->shares[i].tag);
             conf_put(c, "at", in->shares[i].path);
         }
     }

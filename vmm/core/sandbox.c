@@ -80,7 +80,18 @@ static const int file_server[] = {
     SCMP_SYS(readlinkat),
 };
 
-static int sandbox_install(bool shares, char *why, size_t whylen)
+/* And what a writable share's adds (devices/p9_write.c): each call names
+ * one entry under a directory fd that openat2 opened, or works on an fd
+ * (fchmodat: through /proc/self/fd, the file's own entry). */
+static const int file_writer[] = {
+    SCMP_SYS(mkdirat),   SCMP_SYS(mknodat),   SCMP_SYS(symlinkat),
+    SCMP_SYS(linkat),    SCMP_SYS(unlinkat),  SCMP_SYS(renameat),
+    SCMP_SYS(renameat2), SCMP_SYS(fchownat),  SCMP_SYS(fchmodat),
+    SCMP_SYS(fchmod),    SCMP_SYS(utimensat), SCMP_SYS(ftruncate),
+    SCMP_SYS(fsync),
+};
+
+static int sandbox_install(bool shares, bool writable, char *why, size_t whylen)
 {
     scmp_filter_ctx ctx;
     unsigned i;
@@ -100,6 +111,11 @@ static int sandbox_install(bool shares, char *why, size_t whylen)
          i++) {
         ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, file_server[i], 0);
     }
+    for (i = 0; shares && writable && ret == 0 &&
+                i < sizeof(file_writer) / sizeof(file_writer[0]);
+         i++) {
+        ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, file_writer[i], 0);
+    }
     /* Files may be opened for reading only (/proc/self/status at the end
      * of a run). */
     if (ret == 0) {
@@ -118,9 +134,9 @@ static int sandbox_install(bool shares, char *why, size_t whylen)
     return ret;
 }
 
-int sandbox_enter(bool shares, char *why, size_t whylen)
+int sandbox_enter(bool shares, bool writable, char *why, size_t whylen)
 {
-    return sandbox_install(shares, why, whylen);
+    return sandbox_install(shares, writable, why, whylen);
 }
 
 int sandbox_selftest(char *why, size_t whylen)
@@ -128,7 +144,7 @@ int sandbox_selftest(char *why, size_t whylen)
     int ret, fd, err;
     pid_t pid;
 
-    ret = sandbox_install(false, why, whylen);
+    ret = sandbox_install(false, false, why, whylen);
     if (ret < 0) {
         return ret;
     }

@@ -15,10 +15,12 @@
 /*
  * Install the filter; with (shares), what a 9P server needs too (openat2,
  * whose flags seccomp cannot see: its confinement is openat2's own
- * RESOLVE_BENEATH). Returns 0 or -errno with (why) set.
+ * RESOLVE_BENEATH); with (writable) too, the calls that change a share
+ * (mkdirat, unlinkat, renameat, ...: each on one name under a directory
+ * fd). Returns 0 or -errno with (why) set.
  */
-__attribute__((warn_unused_result)) int sandbox_enter(bool shares, char *why,
-                                                      size_t whylen);
+__attribute__((warn_unused_result)) int
+sandbox_enter(bool shares, bool writable, char *why, size_t whylen);
 
 /*
  * Check the filter from the inside: enter it, then try a forbidden call

@@ -596,6 +596,17 @@ static int create_vcpus(struct machine *m, char *why, size_t whylen)
     return ret;
 }
 
+/* Whether a share is writable: the sandbox then lets its server change it. */
+static bool shares_writable(const struct machine_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nr_shares; i++) {
+        if (cfg->shares[i].writable) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /*
  * Drop privileges, start the vCPUs (inside the sandbox, if any), serve the
  * console and the controller until the VM ends; (*end) says how. Returns
@@ -623,7 +634,8 @@ static int run_vm(struct machine *m, uint64_t t0_ns, uint64_t *t_run,
         /* Thread start-up (and sanitizer runtimes' per-thread set-up) is
          * not steady state: let it finish outside the filter. */
         vcpu_set_wait_ready(&m->vcpus);
-        ret = sandbox_enter(cfg->nr_shares > 0, why, whylen);
+        ret = sandbox_enter(cfg->nr_shares > 0, shares_writable(cfg), why,
+                            whylen);
         if (ret < 0) {
             vcpu_set_end(&m->vcpus, VMM_EXIT_ERROR, "sandbox failed");
         }

@@ -41,11 +41,13 @@ struct machine_disk {
     } aio;
 };
 
-/* --share: a host directory served read-only over virtio-9p. */
+/* --share: a host directory served over virtio-9p. */
 struct machine_share {
     const char *path;
     /* The mount tag (1 to 32 bytes). */
     const char *tag;
+    /* ",rw": the guest may change it; else read-only. */
+    bool writable;
 };
 
 struct machine_config {

@@ -236,7 +236,8 @@ static int vdev_make(struct pc_vdev *d, const struct machine_config *cfg,
     d->kind = VDEV_9P;
     d->t = &d->u.p9.transport;
     return virtio_9p_init(&d->u.p9, cfg->shares[i].path, cfg->shares[i].tag,
-                          &pc_ram_ops, m, &vdev_hooks, d);
+                          cfg->shares[i].writable, &pc_ram_ops, m, &vdev_hooks,
+                          d);
 }
 
 /* Eventfds, and KVM's ioeventfds and irqfd where it takes them. */
