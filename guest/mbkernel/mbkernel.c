@@ -1052,14 +1052,18 @@ static void bytes_copy(void *dst, const void *src, size_t n)
     }
 }
 
+/* The device being driven: VIO_BASE, or the next one (+ VIO_STRIDE). */
+#define VIO_STRIDE 0x200ul
+static uintptr_t vio_base = VIO_BASE;
+
 static uint32_t vio_rd(uint32_t off)
 {
-    return *(volatile uint32_t *)(VIO_BASE + off);
+    return *(volatile uint32_t *)(vio_base + off);
 }
 
 static void vio_wr(uint32_t off, uint32_t v)
 {
-    *(volatile uint32_t *)(VIO_BASE + off) = v;
+    *(volatile uint32_t *)(vio_base + off) = v;
 }
 
 /* Reset, negotiate VERSION_1 only, set up queue 0 at (desc); returns
@@ -1195,6 +1199,378 @@ static void virtio_hostile(const struct facts *f)
     }
     vio_wr(VIO_STATUS, 0);
     say("virtio hostile: %u of %u cases handled", ok, n);
+}
+
+/*
+ * With "virtio9p=hostile" on the command line, be a hostile 9P client of
+ * the virtio-9p device at 0xd0000000 (a read-only share) and of the next
+ * one, when there is one (a writable share): messages that lie about
+ * their size or their fields, names that try to climb out ("..", "a/b",
+ * through a link to outside the share), changes to a read-only share,
+ * device nodes, counts past the message; and three chains the device must
+ * refuse (DEVICE_NEEDS_RESET): a reply buffer too small for any answer, a
+ * size field longer than the chain, a request outside RAM. Each message
+ * must get its exact answer (the reply's type, or Rlerror with the
+ * expected errno), and the device must serve a new session afterwards.
+ * The test script checks the shares and what lies beside them on the host.
+ */
+#define P9_RLERROR 7
+#define P9_MSIZE 8192u
+static uint8_t p9q[512] __attribute__((aligned(64)));
+static uint8_t p9r[P9_MSIZE] __attribute__((aligned(64)));
+static uint32_t p9_len;
+static uint16_t p9_idx;
+static uint64_t p9_req_gpa; /* where the request is said to be, 0: p9q */
+static unsigned p9_ok, p9_n, p9_errors;
+
+static void m_begin(uint8_t type)
+{
+    p9_len = 7;
+    p9q[4] = type;
+    p9q[5] = 1;
+    p9q[6] = 0;
+}
+
+static void m_n(uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        p9q[p9_len++] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void m_s(const char *s)
+{
+    size_t n = str_len_max(s, 200);
+
+    m_n(n, 2);
+    bytes_copy(p9q + p9_len, s, n);
+    p9_len += (uint32_t)n;
+}
+
+static uint64_t r_n(unsigned off, unsigned n)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        v |= (uint64_t)p9r[off + i] << (8 * i);
+    }
+    return v;
+}
+
+/* Send the message built, its size field (size) (0: its length), with a
+ * reply buffer of (cap) bytes. Returns the reply's type, 0 when the device
+ * set DEVICE_NEEDS_RESET, -1 when nothing came back. */
+static int p9_send(uint32_t size, uint32_t cap)
+{
+    uint32_t sz = size ? size : p9_len;
+
+    for (unsigned i = 0; i < 4; i++) {
+        p9q[i] = (uint8_t)(sz >> (8 * i));
+    }
+    bytes_zero(p9r, 16);
+    vq.desc[0] = (struct vdesc){p9_req_gpa ? p9_req_gpa : (uintptr_t)p9q,
+                                p9_len, VQ_NEXT, 1};
+    vq.desc[1] = (struct vdesc){(uintptr_t)p9r, cap, VQ_WRITE, 0};
+    vq.avail[2 + p9_idx % VQ_N] = 0;
+    p9_idx++;
+    __atomic_store_n(&vq.avail[1], p9_idx, __ATOMIC_RELEASE);
+    vio_wr(VIO_QUEUE_NOTIFY, 0);
+    for (unsigned i = 0; i < 200000; i++) {
+        if (__atomic_load_n(&vq.used_hdr[1], __ATOMIC_ACQUIRE) == p9_idx) {
+            vio_wr(VIO_INT_ACK, 3);
+            return p9r[4];
+        }
+        if (vio_rd(VIO_STATUS) & VIO_NEEDS_RESET) {
+            vio_wr(VIO_INT_ACK, 3);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* One case: the answer (type) must be (want), and an Rlerror's errno
+ * (want_errno). */
+static void p9_expect(const char *what, int type, int want, uint32_t errno_)
+{
+    p9_n++;
+    if (type == P9_RLERROR) {
+        p9_errors++;
+    }
+    if (type != want || (type == P9_RLERROR && r_n(7, 4) != errno_)) {
+        fail("9p %s: answer %d (errno %u), want %d (errno %u)", what, type,
+             type == P9_RLERROR ? (unsigned)r_n(7, 4) : 0u, want, errno_);
+        return;
+    }
+    p9_ok++;
+}
+
+#define P9_SEND_EXPECT(what, want, err)                                        \
+    p9_expect(what, p9_send(0, P9_MSIZE), want, err)
+
+static bool p9_setup(uintptr_t base)
+{
+    vio_base = base;
+    p9_idx = 0;
+    p9_req_gpa = 0;
+    return vio_rd(VIO_MAGIC) == 0x74726976u && vio_rd(VIO_DEVICE_ID) == 9 &&
+           vio_setup((uintptr_t)vq.desc);
+}
+
+static void p9_session(void)
+{
+    m_begin(100);
+    m_n(P9_MSIZE, 4);
+    m_s("9P2000.L");
+    p9_expect("Tversion", p9_send(0, P9_MSIZE), 101, 0);
+    m_begin(104);
+    m_n(1, 4);
+    m_n(0xffffffffu, 4);
+    m_s("");
+    m_s("");
+    m_n(0, 4);
+    p9_expect("Tattach", p9_send(0, P9_MSIZE), 105, 0);
+}
+
+static void m_walk(uint32_t fid, uint32_t newfid, uint16_t n,
+                   const char *const *names, unsigned given)
+{
+    m_begin(110);
+    m_n(fid, 4);
+    m_n(newfid, 4);
+    m_n(n, 2);
+    for (unsigned i = 0; i < given; i++) {
+        m_s(names[i]);
+    }
+}
+
+/* The read-only share: lies and climbs, answered one by one. */
+static void p9_hostile_ro(void)
+{
+    static const char *const up3[] = {"..", "..", ".."};
+    static const char *const slash[] = {"a/b"};
+    static const char *const out[] = {"..", "outside"};
+    static const char *const through[] = {"up", "secret"};
+    uint8_t root[13];
+    bool same = true;
+
+    m_begin(104);
+    m_n(1, 4);
+    m_n(0xffffffffu, 4);
+    m_s("");
+    m_s("");
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tattach before Tversion", P9_RLERROR, 71);
+    m_begin(100);
+    m_n(100, 4);
+    m_s("9P2000.L");
+    P9_SEND_EXPECT("Tversion of 100 bytes", P9_RLERROR, 22);
+    p9_session();
+    bytes_copy(root, p9r + 7, 13);
+    m_walk(1, 2, 3, up3, 1);
+    P9_SEND_EXPECT("Twalk of 3 names with 1", P9_RLERROR, 71);
+    m_walk(1, 2, 17, up3, 3);
+    P9_SEND_EXPECT("Twalk of 17 names", P9_RLERROR, 22);
+    m_walk(1, 2, 3, up3, 3);
+    P9_SEND_EXPECT("Twalk ../../..", 111, 0);
+    for (unsigned i = 0; i < 3 * 13; i++) {
+        same = same && r_n(9 + i, 1) == root[i % 13];
+    }
+    p9_n++;
+    if (same && r_n(7, 2) == 3) {
+        p9_ok++;
+    } else {
+        fail("9p ../../..: not the root three times");
+    }
+    m_walk(1, 3, 1, slash, 1);
+    P9_SEND_EXPECT("Twalk a/b", P9_RLERROR, 22);
+    m_walk(1, 3, 2, out, 2);
+    P9_SEND_EXPECT("Twalk ../outside", 111, 0);
+    p9_n++;
+    p9_ok += r_n(7, 2) == 1; /* the root again, then nothing */
+    m_begin(24);
+    m_n(3, 4);
+    m_n(0x7ff, 8);
+    P9_SEND_EXPECT("Tgetattr of a fid a cut walk left unbound", P9_RLERROR, 9);
+    m_walk(1, 3, 2, through, 2);
+    P9_SEND_EXPECT("Twalk through a link out", 111, 0);
+    p9_n++;
+    p9_ok += r_n(7, 2) == 1 && p9r[9] == 0x02; /* the link, then stop */
+    m_begin(12);
+    m_n(9, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tlopen of an unknown fid", P9_RLERROR, 9);
+    m_begin(116);
+    m_n(1, 4);
+    m_n(0, 8);
+    m_n(0xffffffffu, 4);
+    P9_SEND_EXPECT("Tread of 4 GiB, not opened", P9_RLERROR, 9);
+    m_begin(118);
+    m_n(1, 4);
+    m_n(0, 8);
+    m_n(1, 4);
+    m_n('x', 1);
+    P9_SEND_EXPECT("Twrite on a read-only share", P9_RLERROR, 30);
+    m_begin(72);
+    m_n(1, 4);
+    m_s("made");
+    m_n(0755, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tmkdir on a read-only share", P9_RLERROR, 30);
+    m_begin(255);
+    m_n(1, 4);
+    P9_SEND_EXPECT("an unknown type", P9_RLERROR, 95);
+    m_begin(12);
+    m_n(2, 4);
+    m_n(0200000, 4);
+    P9_SEND_EXPECT("Tlopen of the root", 13, 0);
+    m_begin(40);
+    m_n(2, 4);
+    m_n(0, 8);
+    m_n(0xffffffffu, 4);
+    P9_SEND_EXPECT("Treaddir of 4 GiB", 41, 0);
+    p9_n++;
+    p9_ok += r_n(0, 4) <= P9_MSIZE && r_n(7, 4) + 11 == r_n(0, 4);
+}
+
+/* Chains the device must refuse, then a session that works again. */
+static void p9_hostile_ring(void)
+{
+    unsigned ok = p9_ok;
+
+    p9_n += 3;
+    m_begin(120);
+    m_n(2, 4);
+    p9_ok += p9_send(0, 8) == 0; /* no Rlerror fits 8 bytes */
+    (void)vio_setup((uintptr_t)vq.desc);
+    p9_idx = 0;
+    m_begin(120);
+    m_n(2, 4);
+    p9_ok += p9_send(4000, P9_MSIZE) == 0; /* a size past the chain */
+    (void)vio_setup((uintptr_t)vq.desc);
+    p9_idx = 0;
+    p9_req_gpa = 0x7ff000000000ull;
+    p9_ok += p9_send(0, P9_MSIZE) == 0;
+    p9_req_gpa = 0;
+    (void)vio_setup((uintptr_t)vq.desc);
+    p9_idx = 0;
+    if (p9_ok != ok + 3) {
+        fail("9p: %u of 3 broken chains refused", p9_ok - ok);
+    }
+    p9_session();
+}
+
+/* The writable share: nothing made outside it, no device node. */
+static void p9_hostile_rw(void)
+{
+    static const char *const up[] = {"up"};
+    static const char *const ln_etc[] = {"ln", "etc"};
+
+    p9_session();
+    m_begin(14);
+    m_n(1, 4);
+    m_s("..");
+    m_n(2, 4);
+    m_n(0644, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tlcreate ..", P9_RLERROR, 22);
+    m_begin(72);
+    m_n(1, 4);
+    m_s("a/b");
+    m_n(0755, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tmkdir a/b", P9_RLERROR, 22);
+    m_begin(16);
+    m_n(1, 4);
+    m_s("ln");
+    m_s("/");
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tsymlink ln -> /", 17, 0);
+    m_walk(1, 2, 2, ln_etc, 2);
+    P9_SEND_EXPECT("Twalk ln/etc", 111, 0);
+    p9_n++;
+    p9_ok += r_n(7, 2) == 1;
+    m_walk(1, 2, 1, up, 1);
+    P9_SEND_EXPECT("Twalk to the link out", 111, 0);
+    m_begin(14);
+    m_n(2, 4);
+    m_s("evil");
+    m_n(2, 4);
+    m_n(0644, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tlcreate through a link out", P9_RLERROR, 20);
+    m_begin(26);
+    m_n(2, 4);
+    m_n(1, 4);
+    m_n(0777, 4);
+    for (unsigned i = 0; i < 7; i++) {
+        m_n(0, i < 2 ? 4 : 8);
+    }
+    P9_SEND_EXPECT("Tsetattr mode of a link", P9_RLERROR, 95);
+    m_begin(76);
+    m_n(1, 4);
+    m_s(".");
+    m_n(0x200, 4);
+    P9_SEND_EXPECT("Tunlinkat .", P9_RLERROR, 22);
+    m_begin(74);
+    m_n(1, 4);
+    m_s("ln");
+    m_n(1, 4);
+    m_s("../ln2");
+    P9_SEND_EXPECT("Trenameat to ../ln2", P9_RLERROR, 22);
+    m_begin(18);
+    m_n(1, 4);
+    m_s("disk");
+    m_n(0060660, 4);
+    m_n(8, 4);
+    m_n(0, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tmknod of a block device", P9_RLERROR, 1);
+    m_walk(1, 5, 0, up, 0);
+    P9_SEND_EXPECT("Twalk clone", 111, 0);
+    m_begin(14);
+    m_n(5, 4);
+    m_s("file");
+    m_n(2, 4);
+    m_n(0644, 4);
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tlcreate file", 15, 0);
+    m_begin(118);
+    m_n(5, 4);
+    m_n(0, 8);
+    m_n(0xffffffffu, 4);
+    m_n('x', 1);
+    P9_SEND_EXPECT("Twrite of 4 GiB with 1 byte", P9_RLERROR, 71);
+    m_begin(76);
+    m_n(5, 4);
+    m_s("x");
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tunlinkat in a file", P9_RLERROR, 20);
+    m_begin(76);
+    m_n(1, 4);
+    m_s("file");
+    m_n(0, 4);
+    P9_SEND_EXPECT("Tunlinkat file", 77, 0);
+}
+
+static void p9_hostile(const struct facts *f)
+{
+    if (!str_contains(f->fw_cmdline, "virtio9p=hostile")) {
+        return;
+    }
+    if (!p9_setup(VIO_BASE)) {
+        fail("no virtio-9p at 0x%lx", VIO_BASE);
+        return;
+    }
+    p9_hostile_ro();
+    p9_hostile_ring();
+    vio_wr(VIO_STATUS, 0);
+    if (p9_setup(VIO_BASE + VIO_STRIDE)) {
+        p9_hostile_rw();
+        vio_wr(VIO_STATUS, 0);
+    }
+    vio_base = VIO_BASE;
+    say("9p hostile: %u of %u cases handled, %u Rlerror", p9_ok, p9_n,
+        p9_errors);
 }
 
 /* One raw console line (no "mbkernel: " prefix). */
@@ -1337,6 +1713,7 @@ _Noreturn void mbk_main(uint32_t magic, uint32_t info)
     check_smp(&facts);
     io_probe(&facts);
     virtio_hostile(&facts);
+    p9_hostile(&facts);
 
     if (failures) {
         say("%u checks failed", failures);

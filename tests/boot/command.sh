@@ -9,7 +9,9 @@
 # host's; under --sandbox: the command's stdout and stderr arrive apart, it
 # runs in the caller's directory (under /tmp too, where the guest has an
 # overlay), /tmp, /var/tmp and /var are writable in the guest (overlays),
-# /etc is not; death by SIGKILL is 137; a missing command 127; as another user (setpriv, when root) it runs as that user; a
+# /etc is not; a --share DIR,rw gets the guest's changes (create, write,
+# mkdir, rename, symlink, chmod, truncate, mtime, rm -r), a --share DIR
+# refuses them; death by SIGKILL is 137; a missing command 127; as another user (setpriv, when root) it runs as that user; a
 # module that does not load ends with 125 and the init saying why; a
 # modules directory without 9p is refused before any boot.
 set -u
@@ -84,6 +86,31 @@ cmp -s "$t/want" "$t/places.out" ||
 grep -qx 'to-err' "$t/places.err" || bad "stderr lacks to-err"
 grep -q 'to-err' "$t/places.out" && bad "stderr's line on stdout"
 rm -f /tmp/$stamp /var/tmp/$stamp /var/$stamp /etc/$stamp
+
+# A writable share and a read-only one (under --sandbox): what the guest
+# does in the first is on the host when vmm returns; the second refuses.
+mkdir -p "$t/rwshare/keep" "$t/roshare"
+echo old >"$t/rwshare/keep/old"
+echo ro >"$t/roshare/f"
+EXTRA="--sandbox --share $t/rwshare,rw --share $t/roshare" run share sh -c "
+    cd $t/rwshare && echo made >new && mkdir -m 700 d && mv new d/moved &&
+    ln -s d/moved ln && chmod 640 d/moved && truncate -s 3 d/moved &&
+    touch -m -d @1000000000 d/moved && rm -r keep && echo rw-ok
+    echo x >$t/roshare/g 2>/dev/null && echo ro-writable
+    mkdir $t/roshare/d 2>/dev/null && echo ro-mkdir; exit 0"
+[ "$st" = 0 ] || { bad "shares: exit $st"; show share; }
+[ "$(cat "$t/share.out")" = rw-ok ] ||
+    { bad "shares: stdout '$(tr '\n' '|' <"$t/share.out")', want rw-ok"; show share; }
+got=$(cd "$t/rwshare" && find . -mindepth 1 -printf '%p %y %m %l\n' | LC_ALL=C sort | tr '\n' ';')
+[ "$got" = "./d d 700 ;./d/moved f 640 ;./ln l 777 d/moved;" ] ||
+    bad "the writable share on the host: $got"
+[ "$(cat "$t/rwshare/d/moved" 2>/dev/null)" = mad ] &&
+    [ "$(stat -c %Y "$t/rwshare/d/moved" 2>/dev/null)" = 1000000000 ] ||
+    bad "d/moved: '$(cat "$t/rwshare/d/moved" 2>/dev/null)'," \
+        "mtime $(stat -c %Y "$t/rwshare/d/moved" 2>/dev/null)"
+[ "$(ls -A "$t/roshare")" = f ] && [ "$(cat "$t/roshare/f")" = ro ] ||
+    bad "the read-only share changed: $(ls -A "$t/roshare")"
+grep -q '"device":"9p"' "$t/share.json" || bad "shares: no 9p in --json"
 
 run kill sh -c 'kill -KILL $$'
 [ "$st" = 137 ] || { bad "killed by SIGKILL: exit $st, want 137"; show kill; }
