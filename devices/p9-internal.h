@@ -178,6 +178,14 @@ struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid);
  * -errno. */
 int p9_share_open(const struct p9_server *s, const char *path, int flags);
 
+/* The checks of a request about to open fid (f): -EPROTO when the request
+ * ran short (r->err), -EBADF with no such fid, -EBUSY when it is open
+ * already, else 0. */
+int p9_fid_openable(const struct rd *r, const struct p9_fid *f);
+
+/* (f) now has (fd) open, writing or not: counted against P9_MAX_OPEN. */
+void p9_fid_bind_fd(struct p9_server *s, struct p9_fid *f, int fd, bool writes);
+
 /* lstat() of (path) below the share. Returns 0 or -errno. */
 int p9_share_stat(const struct p9_server *s, const char *path, struct stat *st);
 

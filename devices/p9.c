@@ -71,6 +71,24 @@ static void fid_close(struct p9_server *s, struct p9_fid *f)
     }
 }
 
+int p9_fid_openable(const struct rd *r, const struct p9_fid *f)
+{
+    if (r->err) {
+        return -EPROTO;
+    }
+    if (!f) {
+        return -EBADF;
+    }
+    return f->fd >= 0 ? -EBUSY : 0;
+}
+
+void p9_fid_bind_fd(struct p9_server *s, struct p9_fid *f, int fd, bool writes)
+{
+    f->fd = fd;
+    f->fd_writes = writes;
+    s->nr_open++;
+}
+
 static void fid_free(struct p9_server *s, struct p9_fid *f)
 {
     fid_close(s, f);
@@ -416,16 +434,10 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
     struct p9_fid *f = p9_fid_get(s, get32(r));
     uint32_t flags = get32(r);
     struct stat st;
-    int fd, ret, oflags;
+    int fd, ret = p9_fid_openable(r, f), oflags;
 
-    if (r->err) {
-        return -EPROTO;
-    }
-    if (!f) {
-        return -EBADF;
-    }
-    if (f->fd >= 0) {
-        return -EBUSY;
+    if (ret < 0) {
+        return ret;
     }
     ret = open_flags(s, flags, &oflags);
     if (ret < 0) {
@@ -444,9 +456,7 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
         close(fd);
         return -ENOBUFS;
     }
-    f->fd = fd;
-    f->fd_writes = (oflags & O_ACCMODE) != O_RDONLY;
-    s->nr_open++;
+    p9_fid_bind_fd(s, f, fd, (oflags & O_ACCMODE) != O_RDONLY);
     return 0;
 }
 

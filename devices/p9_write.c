@@ -137,14 +137,9 @@ int p9_do_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
     char *path;
 
     (void)get32(r); /* gid */
-    if (r->err) {
-        return -EPROTO;
-    }
-    if (!f) {
-        return -EBADF;
-    }
-    if (f->fd >= 0) {
-        return -EBUSY;
+    ret = p9_fid_openable(r, f);
+    if (ret < 0) {
+        return ret;
     }
     ret = name_take(name, len, &n);
     if (ret < 0) {
@@ -188,9 +183,7 @@ int p9_do_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
     }
     free(f->path);
     f->path = path;
-    f->fd = fd;
-    f->fd_writes = (oflags & O_ACCMODE) != O_RDONLY;
-    s->nr_open++;
+    p9_fid_bind_fd(s, f, fd, (oflags & O_ACCMODE) != O_RDONLY);
     return 0;
 fail:
     if (fd >= 0) {
