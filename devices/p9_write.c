@@ -9,7 +9,10 @@
  * What the client sends for ownership (Tlcreate's, Tmkdir's gid) is not
  * applied: new files belong to the VMM's user, as with QEMU's
  * security_model=none. The host's umask is undone for the files made
- * here: the client has applied its own.
+ * here: the client has applied its own. No mode the client asks for makes
+ * a set-user-ID or set-group-ID file on the host (where vmm's user may be
+ * root, such a program would be root's): those bits are dropped, except
+ * a directory's set-group-ID (which only passes its group on).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -84,9 +87,19 @@ static int name_open(int dfd, const struct p9_name *n, int flags, mode_t mode)
     return fd < 0 ? -errno : (int)fd;
 }
 
+/* The permission bits a file of type (type) may get from (mode). */
+static mode_t mode_safe(mode_t type, uint32_t mode)
+{
+    mode &= 07777 & ~(mode_t)S_ISUID;
+    if ((type & S_IFMT) != S_IFDIR) {
+        mode &= ~(mode_t)S_ISGID;
+    }
+    return mode;
+}
+
 /* chmod through (fd) (O_PATH or not) of a file that is no link: its
  * /proc/self/fd entry leads to that inode and nowhere else. */
-static int fd_chmod(int fd, mode_t mode)
+static int fd_chmod(int fd, uint32_t mode)
 {
     char p[40];
     struct stat st;
@@ -97,14 +110,15 @@ static int fd_chmod(int fd, mode_t mode)
     if (S_ISLNK(st.st_mode)) {
         return -EOPNOTSUPP; /* Linux has no mode for a link */
     }
+    mode = mode_safe(st.st_mode, mode);
     snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
     return fchmodat(AT_FDCWD, p, mode, 0) < 0 ? -errno : 0;
 }
 
 /* After creating (n) under (dfd) with (mode): undo the host's umask
- * (where the host refuses a bit, the entry keeps what it got), then answer
- * its qid. */
-static int made(struct wr *w, int dfd, const struct p9_name *n, mode_t mode)
+ * (where the host refuses a bit, the entry keeps what it got; a directory
+ * keeps the set-group-ID its parent gave it), then answer its qid. */
+static int made(struct wr *w, int dfd, const struct p9_name *n, uint32_t mode)
 {
     struct stat st;
     int fd = name_open(dfd, n, O_PATH, 0), ret = 0;
@@ -114,9 +128,11 @@ static int made(struct wr *w, int dfd, const struct p9_name *n, mode_t mode)
     }
     if (fstat(fd, &st) < 0) {
         ret = -errno;
-    } else if (!S_ISLNK(st.st_mode) && (st.st_mode & 07777) != mode &&
-               fd_chmod(fd, mode) == 0) {
-        st.st_mode = (st.st_mode & S_IFMT) | mode;
+    } else if (!S_ISLNK(st.st_mode)) {
+        mode = mode_safe(st.st_mode, mode | (st.st_mode & S_ISGID));
+        if ((st.st_mode & 07777) != mode && fd_chmod(fd, mode) == 0) {
+            st.st_mode = (st.st_mode & S_IFMT) | mode;
+        }
     }
     close(fd);
     if (ret == 0) {
@@ -130,7 +146,7 @@ int p9_do_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
     struct p9_fid *f = p9_fid_get(s, get32(r));
     uint16_t len;
     const char *name = get_str(r, &len);
-    uint32_t flags = get32(r), mode = get32(r) & 07777;
+    uint32_t flags = get32(r), mode = mode_safe(S_IFREG, get32(r));
     struct p9_name n;
     struct stat st;
     int dfd, fd, ret, oflags;
@@ -150,6 +166,9 @@ int p9_do_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
     }
     if (s->nr_open >= P9_MAX_OPEN) {
         return -EMFILE;
+    }
+    if (w->cap - w->len < QID_SIZE + 4) {
+        return -ENOBUFS; /* made, it could not be answered */
     }
     path = p9_path_walk(f->path, n.s, len, &ret);
     if (!path) {
@@ -245,11 +264,14 @@ int p9_do_mkdir(struct p9_server *s, struct rd *r, struct wr *w)
 {
     struct p9_make m;
     int ret = make_begin(s, r, &m), dfd;
-    uint32_t mode = get32(r) & 07777;
+    uint32_t mode = mode_safe(S_IFDIR, get32(r));
 
     (void)get32(r); /* gid */
     if (ret < 0 || r->err) {
         return r->err ? -EPROTO : ret;
+    }
+    if (w->cap - w->len < QID_SIZE) {
+        return -ENOBUFS;
     }
     dfd = dir_open(s, m.dfid);
     if (dfd < 0) {
@@ -280,6 +302,9 @@ int p9_do_symlink(struct p9_server *s, struct rd *r, struct wr *w)
     }
     if (tlen >= sizeof(target)) {
         return -ENAMETOOLONG;
+    }
+    if (w->cap - w->len < QID_SIZE) {
+        return -ENOBUFS;
     }
     memcpy(target, t, tlen);
     target[tlen] = '\0';
@@ -315,13 +340,16 @@ int p9_do_mknod(struct p9_server *s, struct rd *r, struct wr *w)
     if (type != S_IFIFO && type != S_IFSOCK && type != S_IFREG) {
         return -EPERM;
     }
+    if (w->cap - w->len < QID_SIZE) {
+        return -ENOBUFS;
+    }
     dfd = dir_open(s, m.dfid);
     if (dfd < 0) {
         return dfd;
     }
-    ret = mknodat(dfd, m.name.s, type | (mode & 07777), 0) < 0
+    ret = mknodat(dfd, m.name.s, type | mode_safe(type, mode), 0) < 0
               ? -errno
-              : made(w, dfd, &m.name, mode & 07777);
+              : made(w, dfd, &m.name, mode_safe(type, mode));
     close(dfd);
     return ret;
 }
@@ -406,34 +434,53 @@ int p9_do_unlinkat(struct p9_server *s, struct rd *r, struct wr *w)
     return ret;
 }
 
-/* After (from) became (to): fids on it or below it follow (their files
- * are there now). A fid whose new path cannot be made keeps the old one
- * and finds nothing there. */
-static void fids_renamed(struct p9_server *s, const char *from, const char *to)
+/* The fids on or below (from), once it is (to), follow it: their new
+ * paths are made before the rename (*plan: one per fid, NULL where none
+ * changes), so that a rename is refused (-ENAMETOOLONG, -ENOMEM) rather
+ * than leaving a fid on a path another file may take. */
+static int fids_plan(const struct p9_server *s, const char *from,
+                     const char *to, char ***plan)
 {
     size_t flen = strlen(from), tlen = strlen(to);
+    char **p = calloc(s->nr_fids ? s->nr_fids : 1, sizeof(*p));
 
+    if (!p) {
+        return -ENOMEM;
+    }
+    *plan = p;
     for (unsigned i = 0; i < s->nr_fids; i++) {
-        struct p9_fid *f = s->fids[i];
-        size_t plen = strlen(f->path);
-        char *n;
+        const char *old = s->fids[i]->path;
+        size_t plen = strlen(old);
 
-        if (plen < flen || memcmp(f->path, from, flen) != 0 ||
-            (plen > flen && f->path[flen] != '/')) {
+        if (plen < flen || memcmp(old, from, flen) != 0 ||
+            (plen > flen && old[flen] != '/')) {
             continue;
         }
         if (tlen + plen - flen >= PATH_MAX) {
-            continue;
+            return -ENAMETOOLONG;
         }
-        n = malloc(tlen + plen - flen + 1);
-        if (!n) {
-            continue;
+        p[i] = malloc(tlen + plen - flen + 1);
+        if (!p[i]) {
+            return -ENOMEM;
         }
-        memcpy(n, to, tlen);
-        memcpy(n + tlen, f->path + flen, plen - flen + 1);
-        free(f->path);
-        f->path = n;
+        memcpy(p[i], to, tlen);
+        memcpy(p[i] + tlen, old + flen, plen - flen + 1);
     }
+    return 0;
+}
+
+/* Give the fids their planned paths (commit), or drop the plan. */
+static void fids_apply(struct p9_server *s, char **plan, bool commit)
+{
+    for (unsigned i = 0; plan && i < s->nr_fids; i++) {
+        if (plan[i] && commit) {
+            free(s->fids[i]->path);
+            s->fids[i]->path = plan[i];
+        } else {
+            free(plan[i]);
+        }
+    }
+    free(plan);
 }
 
 /* Rename (on) under directory fid (odir) to (nn) under (ndir). */
@@ -441,27 +488,28 @@ static int rename_names(struct p9_server *s, struct p9_fid *odir,
                         const struct p9_name *on, struct p9_fid *ndir,
                         const struct p9_name *nn)
 {
-    int ret, ofd, nfd;
-    char *from, *to;
+    int ret, ofd = -1, nfd = -1;
+    char *from, *to = NULL, **plan = NULL;
 
     from = p9_path_walk(odir->path, on->s, (uint16_t)strlen(on->s), &ret);
-    if (!from) {
-        return ret;
+    if (from) {
+        to = p9_path_walk(ndir->path, nn->s, (uint16_t)strlen(nn->s), &ret);
     }
-    to = p9_path_walk(ndir->path, nn->s, (uint16_t)strlen(nn->s), &ret);
-    if (!to) {
-        free(from);
-        return ret;
+    if (to) {
+        ret = fids_plan(s, from, to, &plan);
     }
-    ofd = p9_share_open(s, odir->path, O_PATH | O_DIRECTORY);
-    nfd = ofd < 0 ? ofd : p9_share_open(s, ndir->path, O_PATH | O_DIRECTORY);
-    ret = nfd < 0 ? nfd : 0;
+    if (ret == 0) {
+        ofd = p9_share_open(s, odir->path, O_PATH | O_DIRECTORY);
+        ret = ofd < 0 ? ofd : 0;
+    }
+    if (ret == 0) {
+        nfd = p9_share_open(s, ndir->path, O_PATH | O_DIRECTORY);
+        ret = nfd < 0 ? nfd : 0;
+    }
     if (ret == 0) {
         ret = renameat(ofd, on->s, nfd, nn->s) < 0 ? -errno : 0;
     }
-    if (ret == 0) {
-        fids_renamed(s, from, to);
-    }
+    fids_apply(s, plan, ret == 0);
     if (nfd >= 0) {
         close(nfd);
     }
@@ -505,7 +553,7 @@ int p9_do_rename(struct p9_server *s, struct rd *r, struct wr *w)
     struct p9_fid *ndir = p9_fid_get(s, get32(r));
     uint16_t len;
     const char *name = get_str(r, &len);
-    struct p9_fid odir = {0};
+    struct p9_fid odir = {.fd = -1};
     struct p9_name on, nn;
     const char *slash;
     int ret;
@@ -591,7 +639,9 @@ static struct timespec set_time(uint32_t valid, uint32_t bit, uint32_t set,
     if (!(valid & set)) {
         return (struct timespec){.tv_nsec = UTIME_NOW};
     }
-    return (struct timespec){.tv_sec = (time_t)sec, .tv_nsec = (long)nsec};
+    /* Seconds are signed: before 1970 is negative. */
+    return (struct timespec){.tv_sec = (time_t)(int64_t)sec,
+                             .tv_nsec = (long)nsec};
 }
 
 /* Tsetattr: fid[4] valid[4] mode[4] uid[4] gid[4] size[8] atime_sec[8]
@@ -615,8 +665,7 @@ int p9_do_setattr(struct p9_server *s, struct rd *r, struct wr *w)
         return -EBADF;
     }
     if (((valid & SETATTR_ATIME_SET) && ans >= 1000000000) ||
-        ((valid & SETATTR_MTIME_SET) && mns >= 1000000000) || as > INT64_MAX ||
-        ms > INT64_MAX) {
+        ((valid & SETATTR_MTIME_SET) && mns >= 1000000000)) {
         return -EINVAL;
     }
     /* The fid's own fd when open (it may be unlinked), else an O_PATH one. */
@@ -625,7 +674,7 @@ int p9_do_setattr(struct p9_server *s, struct rd *r, struct wr *w)
         return fd;
     }
     if (valid & SETATTR_MODE) {
-        ret = fd_chmod(fd, mode & 07777);
+        ret = fd_chmod(fd, mode);
     }
     if (ret == 0 && (valid & (SETATTR_UID | SETATTR_GID)) &&
         fchownat(fd, "", valid & SETATTR_UID ? uid : (uint32_t)-1,

@@ -24,9 +24,10 @@ echo secret >"$t/outside/secret"
 echo hello >"$t/ro/hello"
 ln -s ../outside "$t/ro/up"
 ln -s ../outside "$t/rw/up"
-# Every entry (path, type, mode, size, link target) and the files' bytes.
+# Every entry (path, type, mode, owner, size, change time, link target)
+# and the files' bytes.
 snap() {
-    (cd "$t/$1" && find . -printf '%p %y %m %s %l\n' | LC_ALL=C sort &&
+    (cd "$t/$1" && find . -printf '%p %y %m %U %G %s %C@ %l\n' | LC_ALL=C sort &&
         find . -type f -exec cat {} +) | cksum
 }
 ro=$(snap ro) outside=$(snap outside)

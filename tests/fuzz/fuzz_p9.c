@@ -17,6 +17,7 @@
  * files and read them back, so replies are not searched).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
@@ -71,7 +72,12 @@ static void fill_share(const char *dir)
     FUZZ_CHECK(symlink("../o", l) == 0);
 }
 
+/* The listings of DIR, DIR/o and the share as make_tree() left them. */
+static char top_was[1024], o_was[1024], share_was[1024];
+
 static void scratch_reset(void);
+static void listing(const char *dir, bool full, char *out, size_t cap);
+static void outside_check(void);
 
 /* Once per process: DIR/share (the share), DIR/o (outside it) and DIR/w
  * (the scratch share). */
@@ -91,6 +97,11 @@ static void make_tree(void)
     put_file(p, MARK "\n");
     fill_share(share);
     scratch_reset();
+    listing(top, false, top_was, sizeof(top_was));
+    snprintf(p, sizeof(p), "%s/o", dir);
+    listing(p, true, o_was, sizeof(o_was));
+    listing(share, true, share_was, sizeof(share_was));
+    outside_check();
 }
 
 /* Removing the scratch share: directories opened up first (the guest may
@@ -127,24 +138,73 @@ static void scratch_reset(void)
     fill_share(scratch);
 }
 
-/* DIR/o as make_tree() left it, and nothing new in DIR. */
+/* What a directory holds: each entry's name and type, and with (full)
+ * its mode, owner, size and change time too; sorted by name. */
+static void listing(const char *dir, bool full, char *out, size_t cap)
+{
+    char names[16][256];
+    unsigned n = 0;
+    size_t len = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    FUZZ_CHECK(d != NULL);
+    out[0] = '\0';
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            FUZZ_CHECK(n < 16 && strlen(e->d_name) < 256);
+            strcpy(names[n++], e->d_name);
+        }
+    }
+    qsort(names, n, sizeof(names[0]),
+          (int (*)(const void *, const void *))strcmp);
+    for (unsigned i = 0; i < n; i++) {
+        struct stat st;
+
+        FUZZ_CHECK(fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0);
+        len += (size_t)snprintf(out + len, cap - len, "%s %o", names[i],
+                                (unsigned)(st.st_mode & S_IFMT));
+        if (full) {
+            len += (size_t)snprintf(
+                out + len, cap - len, " %o %u %u %lld %lld.%ld",
+                (unsigned)st.st_mode, (unsigned)st.st_uid, (unsigned)st.st_gid,
+                (long long)st.st_size, (long long)st.st_ctim.tv_sec,
+                st.st_ctim.tv_nsec);
+        }
+        FUZZ_CHECK(len + 1 < cap);
+        out[len++] = ';';
+        out[len] = '\0';
+    }
+    closedir(d);
+}
+
+/* What lies beside the shares (DIR's entries, DIR/o and what is in it)
+ * as make_tree() left it. */
 static void outside_check(void)
 {
-    char p[512], buf[64];
-    struct stat st;
-    FILE *f;
+    char now[1024], o[512];
 
-    snprintf(p, sizeof(p), "%s/o", top);
-    FUZZ_CHECK(lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2 &&
-               (st.st_mode & 07777) == 0755);
-    snprintf(p, sizeof(p), "%s/o/" MARK, top);
-    f = fopen(p, "r");
-    FUZZ_CHECK(f && fgets(buf, sizeof(buf), f) && fclose(f) == 0);
-    FUZZ_CHECK(strcmp(buf, MARK "\n") == 0);
-    FUZZ_CHECK(lstat(p, &st) == 0 && st.st_nlink == 1 &&
-               (st.st_mode & 07777) == 0644);
-    /* share, o, w: nothing else made beside them. */
-    FUZZ_CHECK(lstat(top, &st) == 0 && st.st_nlink == 5);
+    snprintf(o, sizeof(o), "%s/o", top);
+    listing(top, false, now, sizeof(now));
+    FUZZ_CHECK(strcmp(now, top_was) == 0);
+    listing(o, true, now, sizeof(now));
+    FUZZ_CHECK(strcmp(now, o_was) == 0);
+    listing(share, true, now, sizeof(now));
+    FUZZ_CHECK(strcmp(now, share_was) == 0);
+    /* DIR/o itself: its mode, owner, times (a change through a link). */
+    {
+        struct stat st;
+        static struct stat was;
+
+        FUZZ_CHECK(lstat(o, &st) == 0);
+        if (!was.st_ino) {
+            was = st;
+        }
+        FUZZ_CHECK(st.st_mode == was.st_mode && st.st_uid == was.st_uid &&
+                   st.st_gid == was.st_gid &&
+                   st.st_ctim.tv_sec == was.st_ctim.tv_sec &&
+                   st.st_ctim.tv_nsec == was.st_ctim.tv_nsec);
+    }
 }
 
 /* Serve one message; (search): look for the outside's bytes in replies. */

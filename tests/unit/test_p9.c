@@ -715,6 +715,61 @@ static void test_remove(void)
     CHECK(host_stat(false, "", &st) == 0, "the share is there");
 }
 
+/* No set-user-ID or set-group-ID file is made on the host, whatever mode
+ * the client asks; a directory keeps the set-group-ID it inherits. Times
+ * before 1970. A create whose answer cannot fit makes nothing. */
+static void test_modes(void)
+{
+    struct stat st;
+    size_t len;
+
+    CHECK(walk(1, 41, 0, NULL) == TWALK + 1 &&
+              lcreate(41, "suid", O_RDWR, 06755) == TLCREATE + 1,
+          "lcreate 06755: %d", lerror(rep[4]));
+    CHECK(host_stat(false, "suid", &st) == 0 && (st.st_mode & 07777) == 0755,
+          "lcreate 06755 made %o", st.st_mode & 07777);
+    CHECK(setattr9(41, 1, 04711, 0, 0) == TSETATTR + 1 &&
+              host_stat(false, "suid", &st) == 0 &&
+              (st.st_mode & 07777) == 0711,
+          "chmod 04711 made %o", st.st_mode & 07777);
+    begin(TMKNOD);
+    p_n(1, 4);
+    p_s("sgid-fifo");
+    p_n(S_IFIFO | 02777, 4);
+    p_n(0, 4);
+    p_n(0, 4);
+    p_n(0, 4);
+    CHECK(send() == TMKNOD + 1 && host_stat(false, "sgid-fifo", &st) == 0 &&
+              (st.st_mode & 07777) == 0777,
+          "mknod 02777 made %o", st.st_mode & 07777);
+    CHECK(mkdir9(1, "g", 02775) == TMKDIR + 1 &&
+              host_stat(false, "g", &st) == 0 && (st.st_mode & 07777) == 02775,
+          "mkdir 02775 made %o", st.st_mode & 07777);
+    CHECK(walk(1, 42, 1, (const char *const[]){"g"}) == TWALK + 1 &&
+              mkdir9(42, "child", 0755) == TMKDIR + 1 &&
+              host_stat(false, "g/child", &st) == 0 &&
+              (st.st_mode & 07777) == 02755,
+          "a directory in a set-group-ID one: %o", st.st_mode & 07777);
+    CHECK(setattr9(41, 32 | 256, 0, 0, (uint64_t)-100) == TSETATTR + 1 &&
+              host_stat(false, "suid", &st) == 0 && st.st_mtime == -100,
+          "mtime before 1970: %d, %lld", lerror(rep[4]),
+          (long long)st.st_mtime);
+    /* Room for an Rlerror (11 bytes), not for Rmkdir's qid (20). */
+    begin(TMKDIR);
+    p_n(1, 4);
+    p_s("nofit");
+    p_n(0755, 4);
+    p_n(0, 4);
+    for (unsigned i = 0; i < 4; i++) {
+        req[i] = (uint8_t)(qlen >> (8 * i));
+    }
+    CHECK(p9_server_handle(&srv, req, qlen, rep, 16, &len) == 0 &&
+              lerror(rep[4]) == ENOBUFS && host_stat(false, "nofit", &st) < 0,
+          "a mkdir whose answer cannot fit: %d", lerror(rep[4]));
+    CHECK(simple(TCLUNK, 41) == TCLUNK + 1 && simple(TCLUNK, 42) == TCLUNK + 1,
+          "clunk");
+}
+
 /* The host renames a directory out of the share after the client walked
  * to it: what the client then makes there stays away from the outside. */
 static void test_write_race(void)
@@ -763,6 +818,7 @@ static void test_writable(void)
     test_make();
     test_rename_attrs();
     test_remove();
+    test_modes();
     test_write_race();
 }
 

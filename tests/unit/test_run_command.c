@@ -474,6 +474,24 @@ static void test_build(void)
     if (ret == 0) {
         run_command_free(&rc);
     }
+    /* --share /,rw: the root mounted read-write. */
+    shares[0].writable = true;
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == 0, "build with a writable root: %d %s", ret, why);
+    conf.data = NULL;
+    off = 0;
+    while (ret == 0 && next_entry(rc.initrd, rc.initrd_size, &off, &e)) {
+        if (strcmp(e.name, "vmm/run.conf") == 0) {
+            conf = e;
+        }
+    }
+    CHECK(conf.data && conf_value(&conf, "root_rw", 0) &&
+              strcmp(conf_value(&conf, "root_rw", 0), "1") == 0,
+          "a writable root: root_rw 1");
+    if (ret == 0) {
+        run_command_free(&rc);
+    }
+    shares[0].writable = false;
 
     /* A required module missing, a module file missing, no modules.dep,
      * no command. */

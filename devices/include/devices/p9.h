@@ -25,6 +25,11 @@
  * component (mkdirat, symlinkat, unlinkat, renameat, linkat without
  * AT_SYMLINK_FOLLOW, openat2 with O_CREAT | O_EXCL); attributes change
  * through an fd of the file itself, a link's mode never.
+ * The limit: between opening that directory and the change (microseconds),
+ * a host that renames the directory out of the share takes the change
+ * with it, as it takes files opened in it; the guest cannot bring that
+ * about by itself. No set-user-ID or set-group-ID file is made (see
+ * p9_write.c).
  *
  * Messages are the guest's and hostile: every field is bounds-checked
  * against the message, sizes and counts against msize, fids looked up; a
