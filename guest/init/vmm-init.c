@@ -97,6 +97,9 @@ static void power_off(void)
 
 static void fail(unsigned phase)
 {
+    /* What was said is still in the console's buffer (a tty's write
+     * returns before the UART sends it): let it out before the end. */
+    (void)tcdrain(STDERR_FILENO);
     ctl(RUN_CTL_FAILED, phase);
     power_off();
 }
