@@ -451,7 +451,13 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
         return fd;
     }
     p9_put_qid(w, &st);
-    put32(w, s->msize - P9_IOHDRSZ);
+    /* The iounit: what one Rread carries (msize less its 11-byte
+     * header) for a file opened for reading; what one Twrite carries
+     * (less 24) for one opened for writing. Linux caps its own requests
+     * at msize - 24 either way, yet reads measured faster (bench-share,
+     * nested: 20-22 vs 15 MiB/s) with the larger figure. */
+    put32(w,
+          s->msize - ((oflags & O_ACCMODE) == O_RDONLY ? HDR + 4 : P9_IOHDRSZ));
     if (w->err) {
         close(fd);
         return -ENOBUFS;
