@@ -173,6 +173,19 @@ void p9_put_qid(struct wr *w, const struct stat *st);
 /* The fid numbered (fid), or NULL. */
 struct p9_fid *p9_fid_get(struct p9_server *s, uint32_t fid);
 
+/* Whether (name, len) can name an entry: not "" or ".", no '/' or NUL
+ * (".." passes: a walk takes it as the parent, a change refuses it). */
+static inline bool p9_name_ok(const char *name, uint16_t len)
+{
+    return len > 0 && !memchr(name, '/', len) && !memchr(name, '\0', len) &&
+           !(len == 1 && name[0] == '.');
+}
+
+/* openat2 of (path) under the directory (dfd) with (flags) (and (mode)
+ * when creating) and O_NOFOLLOW: no link followed at any step, never
+ * leaving (dfd). Returns the fd or -errno. */
+int p9_open_beneath(int dfd, const char *path, int flags, mode_t mode);
+
 /* Open (path), below the share, with (flags) and O_NOFOLLOW: no link
  * followed at any step, never leaving the share. Returns the fd or
  * -errno. */

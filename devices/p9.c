@@ -151,17 +151,22 @@ static void fids_clear(struct p9_server *s)
 /* --- the share --- */
 
 /* Open (path) below the share, never following a link, never leaving. */
-int p9_share_open(const struct p9_server *s, const char *path, int flags)
+int p9_open_beneath(int dfd, const char *path, int flags, mode_t mode)
 {
     struct open_how how = {
         .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+        .mode = mode,
         .resolve =
             RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
-    long fd = syscall(SYS_openat2, s->root_fd, path[0] ? path : ".", &how,
-                      sizeof(how));
+    long fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 
     return fd < 0 ? -errno : (int)fd;
+}
+
+int p9_share_open(const struct p9_server *s, const char *path, int flags)
+{
+    return p9_open_beneath(s->root_fd, path[0] ? path : ".", flags, 0);
 }
 
 int p9_share_stat(const struct p9_server *s, const char *path, struct stat *st)
@@ -183,8 +188,7 @@ char *p9_path_walk(const char *path, const char *name, uint16_t len, int *err)
     size_t plen = strlen(path);
     char *n;
 
-    if (len == 0 || memchr(name, '/', len) || memchr(name, '\0', len) ||
-        (len == 1 && name[0] == '.')) {
+    if (!p9_name_ok(name, len)) {
         *err = -EINVAL;
         return NULL;
     }

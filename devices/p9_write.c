@@ -18,12 +18,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "p9-internal.h"
@@ -53,8 +51,7 @@ struct p9_name {
  * component, never "", ".", "..", nor one with '/' or NUL. */
 static int name_take(const char *p, uint16_t len, struct p9_name *n)
 {
-    if (len == 0 || memchr(p, '/', len) || memchr(p, '\0', len) ||
-        (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+    if (!p9_name_ok(p, len) || (len == 2 && p[0] == '.' && p[1] == '.')) {
         return -EINVAL;
     }
     if (len > NAME_MAX) {
@@ -71,20 +68,6 @@ static int dir_open(struct p9_server *s, uint32_t fid)
     struct p9_fid *f = p9_fid_get(s, fid);
 
     return f ? p9_share_open(s, f->path, O_PATH | O_DIRECTORY) : -EBADF;
-}
-
-/* openat2 of one name (n) under (dfd): no link followed, never out. */
-static int name_open(int dfd, const struct p9_name *n, int flags, mode_t mode)
-{
-    struct open_how how = {
-        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
-        .mode = mode,
-        .resolve =
-            RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd = syscall(SYS_openat2, dfd, n->s, &how, sizeof(how));
-
-    return fd < 0 ? -errno : (int)fd;
 }
 
 /* The permission bits a file of type (type) may get from (mode). */
@@ -117,11 +100,12 @@ static int fd_chmod(int fd, uint32_t mode)
 
 /* After creating (n) under (dfd) with (mode): undo the host's umask
  * (where the host refuses a bit, the entry keeps what it got; a directory
- * keeps the set-group-ID its parent gave it), then answer its qid. */
+ * keeps the set-group-ID its parent gave it; a link has no mode), then
+ * answer its qid. */
 static int made(struct wr *w, int dfd, const struct p9_name *n, uint32_t mode)
 {
     struct stat st;
-    int fd = name_open(dfd, n, O_PATH, 0), ret = 0;
+    int fd = p9_open_beneath(dfd, n->s, O_PATH, 0), ret = 0;
 
     if (fd < 0) {
         return fd;
@@ -180,7 +164,7 @@ int p9_do_lcreate(struct p9_server *s, struct rd *r, struct wr *w)
         free(path);
         return dfd;
     }
-    fd = name_open(dfd, &n, oflags | O_CREAT | O_EXCL, mode);
+    fd = p9_open_beneath(dfd, n.s, oflags | O_CREAT | O_EXCL, mode);
     if (fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 07777) != mode) {
         (void)fchmod(fd, mode); /* the host's umask; the client's is done */
     }
@@ -290,7 +274,6 @@ int p9_do_symlink(struct p9_server *s, struct rd *r, struct wr *w)
     uint16_t tlen;
     const char *t = get_str(r, &tlen);
     char target[PATH_MAX];
-    struct stat st;
 
     (void)get32(r); /* gid */
     if (ret < 0 || r->err) {
@@ -312,14 +295,9 @@ int p9_do_symlink(struct p9_server *s, struct rd *r, struct wr *w)
     if (dfd < 0) {
         return dfd;
     }
-    ret = symlinkat(target, dfd, m.name.s) < 0 ? -errno : 0;
-    if (ret == 0) {
-        ret = fstatat(dfd, m.name.s, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-    }
+    ret = symlinkat(target, dfd, m.name.s) < 0 ? -errno
+                                               : made(w, dfd, &m.name, 0);
     close(dfd);
-    if (ret == 0) {
-        p9_put_qid(w, &st);
-    }
     return ret;
 }
 
@@ -354,13 +332,14 @@ int p9_do_mknod(struct p9_server *s, struct rd *r, struct wr *w)
     return ret;
 }
 
-/* (path)'s parent directory, opened (O_PATH), and its last name in (n). */
-static int parent_open(struct p9_server *s, const char *path, struct p9_name *n)
+/* A fid's (path) (below PATH_MAX) as its parent's path and its last
+ * name. */
+static int path_split(const char *path, char parent[PATH_MAX],
+                      struct p9_name *n)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     size_t plen = slash ? (size_t)(slash - path) : 0;
-    char parent[PATH_MAX];
     int ret;
 
     if (!*path) {
@@ -372,7 +351,16 @@ static int parent_open(struct p9_server *s, const char *path, struct p9_name *n)
     }
     memcpy(parent, path, plen);
     parent[plen] = '\0';
-    return p9_share_open(s, parent, O_PATH | O_DIRECTORY);
+    return 0;
+}
+
+/* (path)'s parent directory, opened (O_PATH), and its last name in (n). */
+static int parent_open(struct p9_server *s, const char *path, struct p9_name *n)
+{
+    char parent[PATH_MAX];
+    int ret = path_split(path, parent, n);
+
+    return ret < 0 ? ret : p9_share_open(s, parent, O_PATH | O_DIRECTORY);
 }
 
 /* Tlink: dfid[4] fid[4] name[s], a hard link to fid's file. */
@@ -553,9 +541,9 @@ int p9_do_rename(struct p9_server *s, struct rd *r, struct wr *w)
     struct p9_fid *ndir = p9_fid_get(s, get32(r));
     uint16_t len;
     const char *name = get_str(r, &len);
-    struct p9_fid odir = {.fd = -1};
+    char parent[PATH_MAX];
+    struct p9_fid odir = {.path = parent, .fd = -1};
     struct p9_name on, nn;
-    const char *slash;
     int ret;
 
     (void)w;
@@ -565,27 +553,11 @@ int p9_do_rename(struct p9_server *s, struct rd *r, struct wr *w)
     if (!f || !ndir) {
         return -EBADF;
     }
-    if (!*f->path) {
-        return -EBUSY;
+    ret = path_split(f->path, parent, &on);
+    if (ret == 0) {
+        ret = name_take(name, len, &nn);
     }
-    ret = name_take(name, len, &nn);
-    if (ret < 0) {
-        return ret;
-    }
-    slash = strrchr(f->path, '/');
-    ret = name_take(
-        slash ? slash + 1 : f->path,
-        (uint16_t)strnlen(slash ? slash + 1 : f->path, NAME_MAX + 1), &on);
-    if (ret < 0) {
-        return ret;
-    }
-    odir.path = strndup(f->path, slash ? (size_t)(slash - f->path) : 0);
-    if (!odir.path) {
-        return -ENOMEM;
-    }
-    ret = rename_names(s, &odir, &on, ndir, &nn);
-    free(odir.path);
-    return ret;
+    return ret < 0 ? ret : rename_names(s, &odir, &on, ndir, &nn);
 }
 
 /* Tremove's unlink: a directory with AT_REMOVEDIR (it must be empty). */
