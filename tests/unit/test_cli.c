@@ -301,7 +301,8 @@ static void compare_opts(const char *what, const struct run_opts *got,
     CMP_NUM(mc.timeout_s, "g");
     CMP_NUM(mc.cpuid, "d");
     CHECK(!got->mc.image && got->mc.image_size == 0 && !got->mc.image_name &&
-              !got->mc.raw_mmio && got->mc.guest_arg == 0 && !got->mc.no_stdin,
+              !got->mc.mmio_bench && got->mc.guest_arg == 0 &&
+              !got->mc.no_stdin,
           "%s: a field the command line does not set was set", what);
     CMP_STR(kernel);
     CMP_STR(json);

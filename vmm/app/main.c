@@ -1004,8 +1004,8 @@ static const struct opt bench_json_opts[] = {
     {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 static const struct opt bench_mmio_opts[] = {
-    {"--iterations", "N", "MMIO exits per measured loop", "30000", O_ITERATIONS,
-     0},
+    {"--iterations", "N", "MMIO exits per VM (three VMs)", "30000",
+     O_ITERATIONS, 0},
     {"--json", NULL, "one JSON object instead of a table", NULL, O_JSON, 0},
 };
 static const struct opt bench_soak_opts[] = {
@@ -1025,8 +1025,7 @@ static const struct opt_cmd bench_cmds[] = {
     {.name = "vmm bench mmio",
      .usage = "[options]",
      .about = "MMIO exits per second through the memory API against a bare "
-              "switch in the\nsame run (rounds alternate which goes "
-              "first).",
+              "switch in the\nsame VMs (blocks of 256 exits take turns).",
      .opts = bench_mmio_opts,
      .nr = NOPTS(bench_mmio_opts)},
     {.name = "vmm bench soak",

@@ -324,11 +324,15 @@ static bool handle_exit(struct vcpu *v)
     case KVM_EXIT_MMIO:
         __atomic_add_fetch(&set->stats.mmio_exits, 1, __ATOMIC_RELAXED);
         if (set->raw_mmio) {
-            if (set->raw_mmio(set->raw_opaque, run)) {
+            enum vcpu_raw raw = set->raw_mmio(set->raw_opaque, run);
+
+            if (raw == VCPU_RAW_END) {
                 vcpu_set_end(set, 0, "guest exit");
                 return false;
             }
-            return true;
+            if (raw == VCPU_RAW_DONE) {
+                return true;
+            }
         }
         /* Unassigned and refused accesses read as all-ones: the data is
          * copied back whatever the result. */

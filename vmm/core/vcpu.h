@@ -22,9 +22,14 @@ struct vcpu_end {
     char reason[64];
 };
 
-/* Hand-made MMIO handling for the raw benchmark: returns true when the
- * VM must stop. */
-typedef bool (*vcpu_raw_mmio_fn)(void *opaque, struct kvm_run *run);
+/* What a hand-made MMIO handler (the benchmark's bare switch) did with an
+ * exit. */
+enum vcpu_raw {
+    VCPU_RAW_DONE, /* handled: enter the guest again */
+    VCPU_RAW_END,  /* handled, and the VM must stop */
+    VCPU_RAW_PASS, /* not handled: dispatch it through the memory API */
+};
+typedef enum vcpu_raw (*vcpu_raw_mmio_fn)(void *opaque, struct kvm_run *run);
 
 struct vcpu {
     struct vcpu_set *set;

@@ -83,6 +83,11 @@ struct machine {
     enum boot_format fmt;
     const struct board_ops *board;
     struct pc_devices *pc_dev;
+    /* machine_config.mmio_bench: exits seen, the current block's start,
+     * and the totals. */
+    uint64_t mmio_bench_seen;
+    uint64_t mmio_bench_t;
+    struct machine_mmio_bench mmio_bench;
 };
 
 /*

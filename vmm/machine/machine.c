@@ -107,29 +107,54 @@ static const struct testdev_hooks td_hooks = {
     .read_guest = td_read_guest,
 };
 
-/* The raw benchmark path: the test device's registers by hand. */
-static bool raw_mmio(void *opaque, struct kvm_run *run)
+/*
+ * `vmm bench mmio`: MMIO exits in blocks of MMIO_BENCH_BLOCK, the blocks
+ * in the order API, raw, raw, API, API, raw, ... (so that a steady drift
+ * in the host's speed weighs on both paths alike). A block's time runs
+ * from its first exit to the next block's first exit and is added to its
+ * path; the first MMIO_BENCH_WARMUP blocks are not counted, nor is the
+ * last, cut short by the guest's exit. The raw path is a bare switch on
+ * the test device's registers; anything else goes through the memory API.
+ */
+#define MMIO_BENCH_BLOCK 256
+#define MMIO_BENCH_WARMUP 4
+
+static unsigned mmio_bench_path(uint64_t block)
+{
+    return ((block + 1) / 2) % 2 ? MACHINE_MMIO_RAW : MACHINE_MMIO_API;
+}
+
+static enum vcpu_raw mmio_bench_exit(void *opaque, struct kvm_run *run)
 {
     struct machine *m = opaque;
     uint64_t off = run->mmio.phys_addr - TESTDEV_BASE;
+    uint64_t block = m->mmio_bench_seen / MMIO_BENCH_BLOCK;
 
-    if (run->mmio.phys_addr < TESTDEV_BASE || off >= TESTDEV_SIZE) {
-        if (!run->mmio.is_write) {
-            memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+    if (m->mmio_bench_seen++ % MMIO_BENCH_BLOCK == 0) {
+        uint64_t now = clock_now_ns();
+
+        if (block > MMIO_BENCH_WARMUP) {
+            unsigned p = mmio_bench_path(block - 1);
+
+            m->mmio_bench.exits[p] += MMIO_BENCH_BLOCK;
+            m->mmio_bench.ns[p] += now - m->mmio_bench_t;
         }
-        return false;
+        m->mmio_bench_t = now;
+    }
+    if (mmio_bench_path(block) == MACHINE_MMIO_API ||
+        run->mmio.phys_addr < TESTDEV_BASE || off >= TESTDEV_SIZE) {
+        return VCPU_RAW_PASS;
     }
     switch (off) {
     case TESTDEV_REG_NOP:
-        return false;
+        return VCPU_RAW_DONE;
     case TESTDEV_REG_EXIT:
-        return true;
+        return VCPU_RAW_END;
     case TESTDEV_REG_ARG:
         memcpy(run->mmio.data, &m->cfg->guest_arg, sizeof(uint64_t));
-        return false;
+        return VCPU_RAW_DONE;
     default:
-        memset(run->mmio.data, 0, sizeof(run->mmio.data));
-        return false;
+        return VCPU_RAW_PASS;
     }
 }
 
@@ -576,8 +601,8 @@ static int create_vcpus(struct machine *m, char *why, size_t whylen)
     }
     m->have_vcpus = true;
     m->vcpus.pvm_workarounds = m->board->kernels && kvm_host_is_pvm();
-    if (cfg->raw_mmio) {
-        m->vcpus.raw_mmio = raw_mmio;
+    if (cfg->mmio_bench) {
+        m->vcpus.raw_mmio = mmio_bench_exit;
         m->vcpus.raw_opaque = m;
     }
     m->vcpus.ring_full = cfg->ring_full;
@@ -688,6 +713,7 @@ static void fill_result(struct machine *m, const struct vcpu_end *end,
     res->start_to_first_run_ms = machine_ms_since(t0_ns, m->vcpus.first_run_ns);
     res->run_ms = machine_ms_since(t_run, clock_now_ns());
     res->exits = m->vcpus.stats;
+    res->mmio_bench = m->mmio_bench;
     res->rss_kib = vmm_rss_kib(m);
     if (m->board->stats) {
         m->board->stats(m, t0_ns, res);

@@ -64,9 +64,10 @@ struct machine_config {
     bool dump_mtree;
     bool dump_flatview;
     bool dump_slots;
-    /* Handle MMIO exits with a bare switch instead of the memory API
-     * (the baseline of `vmm bench mmio`). */
-    bool raw_mmio;
+    /* `vmm bench mmio`: blocks of MMIO exits alternate between the memory
+     * API and a bare switch on the test device's registers, each timed
+     * (machine_result.mmio_bench). One vCPU. */
+    bool mmio_bench;
     /* The value the guest reads from the test device's ARG register. */
     uint64_t guest_arg;
     /* Kernel command line and --initrd spec (QEMU's "file arg,file2"
@@ -186,6 +187,8 @@ struct machine_command_result {
     double end_ms;
 };
 
+enum { MACHINE_MMIO_API, MACHINE_MMIO_RAW };
+
 struct machine_result {
     enum machine_outcome outcome;
     int exit_code;
@@ -201,6 +204,12 @@ struct machine_result {
     double run_ms;
     uint64_t rss_kib;
     struct vcpu_stats exits;
+    /* machine_config.mmio_bench: exits and nanoseconds counted in each
+     * path's blocks, [MACHINE_MMIO_API] and [MACHINE_MMIO_RAW]. */
+    struct machine_mmio_bench {
+        uint64_t exits[2];
+        uint64_t ns[2];
+    } mmio_bench;
     unsigned nr_virtio;
     struct machine_virtio_stats virtio[MACHINE_MAX_VIRTIO];
     struct machine_command_result command;
