@@ -163,18 +163,17 @@ static size_t order_find(char *const *names, size_t nr, const char *name)
     return i;
 }
 
-/* modules.dep's text for a build tree, which has none before
- * modules_install: the wanted modules and what they need, each module's
- * needs read from its .modinfo. */
-static int tree_dep(const char *tree, struct text *dep, char *why,
-                    size_t whylen)
+/* A build tree's modules.order: each module's path (NAME.ko, relative to
+ * the tree) and name, (*nr) of them; 0 with none when there is no such
+ * file. The caller frees both lists' strings. */
+static int order_read(const char *tree, char **paths, char **names, size_t max,
+                      size_t *nr, char *why, size_t whylen)
 {
-    char path[PATH_MAX + 64], *order = NULL, *paths[8192], *names[8192];
-    const char *queue[256];
-    bool *seen;
-    size_t nq = 0, nr = 0, order_len;
+    char path[PATH_MAX + 64], *order = NULL;
+    size_t order_len;
     int ret;
 
+    *nr = 0;
     snprintf(path, sizeof(path), "%s/modules.order", tree);
     ret =
         file_read_all(path, DEP_MAX, (void **)&order, &order_len, why, whylen);
@@ -195,30 +194,46 @@ static int tree_dep(const char *tree, struct text *dep, char *why,
         } else if (n > 3 && strncmp(eol - 3, ".ko", 3) == 0) {
             n -= 3;
         }
-        if (n && nr == 8192) {
-            snprintf(why, whylen, "%s: more than 8192 modules", path);
+        if (n && *nr == max) {
+            snprintf(why, whylen, "%s: more than %zu modules", path, max);
             ret = -E2BIG;
         } else if (n) {
-            paths[nr] = malloc(n + 4);
+            paths[*nr] = malloc(n + 4);
             kmod_name(p, n, name, sizeof(name));
-            names[nr] = strdup(name);
-            if (!paths[nr] || !names[nr]) {
-                free(paths[nr]);
-                free(names[nr]);
+            names[*nr] = strdup(name);
+            if (!paths[*nr] || !names[*nr]) {
+                free(paths[*nr]);
+                free(names[*nr]);
                 snprintf(why, whylen, "%s: out of memory", path);
                 ret = -ENOMEM;
                 break;
             }
-            memcpy(paths[nr], p, n);
-            memcpy(paths[nr] + n, ".ko", 4);
-            nr++;
+            memcpy(paths[*nr], p, n);
+            memcpy(paths[*nr] + n, ".ko", 4);
+            (*nr)++;
         }
         p = eol + 1;
     }
     free(order);
+    return ret;
+}
+
+/* modules.dep's text for a build tree, which has none before
+ * modules_install: the wanted modules and what they need, each module's
+ * needs read from its .modinfo. */
+static int tree_dep(const char *tree, struct text *dep, char *why,
+                    size_t whylen)
+{
+    char path[PATH_MAX + 64], *paths[8192], *names[8192];
+    const char *queue[256];
+    bool *seen;
+    size_t nq = 0, nr;
+    int ret;
+
+    ret = order_read(tree, paths, names, 8192, &nr, why, whylen);
     seen = calloc(nr ? nr : 1, sizeof(*seen));
     if (!seen && ret == 0) {
-        snprintf(why, whylen, "%s: out of memory", path);
+        snprintf(why, whylen, "modules of %s: out of memory", tree);
         ret = -ENOMEM;
     }
     for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {

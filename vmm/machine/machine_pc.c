@@ -213,6 +213,36 @@ static char *build_cmdline(const struct machine *m, enum boot_format fmt)
     return s;
 }
 
+/* The PC devices' port regions in the I/O address space (one
+ * transaction: the caller's). */
+static int pc_place_ports(struct machine *m, struct pc_devices *pc)
+{
+    const struct {
+        uint16_t port;
+        struct mem_region *mr;
+    } ports[] = {
+        {UART_PORT, &pc->uart.region},
+        {KBD_DATA_PORT, &pc->kbd.region_data},
+        {KBD_CMD_PORT, &pc->kbd.region_cmd},
+        {RTC_PORT, &pc->rtc.region},
+        {DEBUG_EXIT_PORT, &pc->dbg.region},
+        {FW_CFG_PORT, &pc->fw.region},
+        {ACPI_PM1A_EVT_PORT, &pc->acpi.region_evt},
+        {ACPI_PM1A_CNT_PORT, &pc->acpi.region_cnt},
+        {PCI_CONFIG_PORT, &pc->pci.region},
+        /* Only for -- CMD. */
+        {RUN_CTL_PORT, (pc->live & PC_RUNCTL) ? &pc->rctl.region : NULL},
+    };
+    int ret = 0;
+
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]) && ret == 0; i++) {
+        if (ports[i].mr) {
+            ret = mr_add_subregion(&m->io_root, ports[i].port, ports[i].mr);
+        }
+    }
+    return ret;
+}
+
 static int pc_devices_init(struct machine *m, char *why, size_t whylen)
 {
     struct pc_devices *pc;
@@ -277,37 +307,7 @@ static int pc_devices_init(struct machine *m, char *why, size_t whylen)
         return ret;
     }
     mem_begin(m->sys);
-    ret = mr_add_subregion(&m->io_root, UART_PORT, &pc->uart.region);
-    if (ret == 0) {
-        ret =
-            mr_add_subregion(&m->io_root, KBD_DATA_PORT, &pc->kbd.region_data);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, KBD_CMD_PORT, &pc->kbd.region_cmd);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, RTC_PORT, &pc->rtc.region);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, DEBUG_EXIT_PORT, &pc->dbg.region);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, FW_CFG_PORT, &pc->fw.region);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, ACPI_PM1A_EVT_PORT,
-                               &pc->acpi.region_evt);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, ACPI_PM1A_CNT_PORT,
-                               &pc->acpi.region_cnt);
-    }
-    if (ret == 0) {
-        ret = mr_add_subregion(&m->io_root, PCI_CONFIG_PORT, &pc->pci.region);
-    }
-    if (ret == 0 && (pc->live & PC_RUNCTL)) {
-        ret = mr_add_subregion(&m->io_root, RUN_CTL_PORT, &pc->rctl.region);
-    }
+    ret = pc_place_ports(m, pc);
     if (mem_commit(m->sys) < 0 && ret == 0) {
         ret = -EIO;
     }
