@@ -963,6 +963,10 @@ struct mode_result {
     double p50, p99, max;
     uint64_t lost;
     double raw_guest_rate, raw_full_ms;
+    /* ours / raw: the median of each round's pair (two VMs run one after
+     * the other, so a drift of the host's speed over a run weighs on both,
+     * where the ratio of the two medians would mix rounds). */
+    double guest_ratio, full_ratio;
     uint64_t raw_lost;
     /* The first round's ours run, for the plot. */
     struct sample *ser;
@@ -1028,9 +1032,12 @@ static void print_json(FILE *f, const struct bench_dirty_opts *o, size_t m,
         fputs("\"raw\":{", f);
         json_num(f, "guest_pages_per_s", mr->raw_guest_rate, 0, true);
         json_num(f, "full_harvest_ms", mr->raw_full_ms, 3, false);
+        fputs("},\"ratio\":{", f);
+        json_num(f, "guest_pages_per_s", mr->guest_ratio, 3, true);
+        json_num(f, "full_harvest_ms", mr->full_ratio, 3, false);
         fputs("}}\n", f);
     } else {
-        fputs("\"raw\":null}\n", f);
+        fputs("\"raw\":null,\"ratio\":null}\n", f);
     }
     fflush(f);
 }
@@ -1071,7 +1078,8 @@ static void print_table(FILE *f, const struct bench_dirty_opts *o,
             "vmm bench dirty-log: %" PRIu64 " MiB guest, working set %" PRIu64
             " MiB (%" PRIu64 " pages), %u vCPU%s, %s, %s backend\n"
             "  %.1f s per run, harvest every %u ms%s, ring %u entries, clear "
-            "chunk %s, %u round%s (medians)\n\n",
+            "chunk %s, %u round%s (medians; a ratio is the median of the "
+            "rounds' ratios)\n\n",
             o->memory >> 20, (ws << DIRTY_PAGE_SHIFT) >> 20, ws, o->vcpus,
             o->vcpus == 1 ? "" : "s",
             o->pattern == TESTDEV_DIRTY_PATTERN_RANDOM ? "random" : "seq",
@@ -1099,9 +1107,8 @@ static void print_table(FILE *f, const struct bench_dirty_opts *o,
                 "%-7s %12s %12s %6.3f  %10.2f %10.2f %6.3f  %22s %12s %9.2f "
                 "%5" PRIu64 "\n",
                 modes[m].name, fmt_rate(a, sizeof(a), r->guest_rate),
-                fmt_rate(b, sizeof(b), r->raw_guest_rate),
-                r->guest_rate / r->raw_guest_rate, r->full_ms, r->raw_full_ms,
-                r->full_ms / r->raw_full_ms, lat,
+                fmt_rate(b, sizeof(b), r->raw_guest_rate), r->guest_ratio,
+                r->full_ms, r->raw_full_ms, r->full_ratio, lat,
                 fmt_rate(c, sizeof(c), r->harvested_rate), r->enable_ms,
                 r->lost);
     }
@@ -1319,6 +1326,7 @@ static int run_mode(const struct bench_dirty_opts *o, size_t m,
     /* `none` has no raw run to compare with: one VM says what it says. */
     unsigned rounds = logging ? o->rounds : 1;
     double g_ours[100], g_raw[100], f_ours[100], f_raw[100], en[100], hr[100];
+    double g_ratio[100], f_ratio[100];
     double *lat = NULL;
     size_t nr_lat = 0;
     int ret = 0;
@@ -1371,11 +1379,18 @@ static int run_mode(const struct bench_dirty_opts *o, size_t m,
     }
     if (ret == 0) {
         mr->ran = true;
+        /* Each round's pair, before median() sorts the arrays. */
+        for (unsigned k = 0; logging && k < rounds; k++) {
+            g_ratio[k] = g_ours[k] / g_raw[k];
+            f_ratio[k] = f_ours[k] / f_raw[k];
+        }
         mr->guest_rate = median(g_ours, rounds);
         if (logging) {
             mr->raw_guest_rate = median(g_raw, rounds);
             mr->full_ms = median(f_ours, rounds);
             mr->raw_full_ms = median(f_raw, rounds);
+            mr->guest_ratio = median(g_ratio, rounds);
+            mr->full_ratio = median(f_ratio, rounds);
             mr->enable_ms = median(en, rounds);
             mr->harvested_rate = median(hr, rounds);
             qsort(lat, nr_lat, sizeof(*lat), cmp_double);

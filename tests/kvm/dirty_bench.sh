@@ -18,7 +18,7 @@ args=(--memory 64M --duration 0.3 --interval 5 --rounds 1)
 timeout --foreground 240 "$vmm" bench dirty-log "${args[@]}" --rounds 2 --json \
     >"$tmp/out.json" 2>"$tmp/err" || bad "--json exited $?: $(cat "$tmp/err")"
 num='[0-9]+(\.[0-9]+)?'
-line="^\\{\"mode\":\"(none|bitmap|clear|ring)\",\"memory_bytes\":67108864,\"working_set_bytes\":[0-9]+,\"vcpus\":1,\"guest_pages_per_s\":[0-9]+,\"harvested_pages_per_s\":([0-9]+|null),\"harvest_ms\":(\\{\"p50\":$num,\"p99\":$num,\"max\":$num\\}|null),\"full_harvest_ms\":($num|null),\"enable_ms\":($num|null),\"lost_pages\":(0|null),\"raw\":(\\{\"guest_pages_per_s\":[0-9]+,\"full_harvest_ms\":$num\\}|null)\\}\$"
+line="^\\{\"mode\":\"(none|bitmap|clear|ring)\",\"memory_bytes\":67108864,\"working_set_bytes\":[0-9]+,\"vcpus\":1,\"guest_pages_per_s\":[0-9]+,\"harvested_pages_per_s\":([0-9]+|null),\"harvest_ms\":(\\{\"p50\":$num,\"p99\":$num,\"max\":$num\\}|null),\"full_harvest_ms\":($num|null),\"enable_ms\":($num|null),\"lost_pages\":(0|null),\"raw\":(\\{\"guest_pages_per_s\":[0-9]+,\"full_harvest_ms\":$num\\},\"ratio\":\\{\"guest_pages_per_s\":$num,\"full_harvest_ms\":$num\\}|null,\"ratio\":null)\\}\$"
 [ "$(wc -l <"$tmp/out.json")" = 4 ] || bad "want 4 JSON lines"
 while IFS= read -r l; do
     grep -Eq -- "$line" <<<"$l" || bad "JSON line does not match: $l"
@@ -27,7 +27,7 @@ for m in bitmap clear ring; do
     grep -q "^{\"mode\":\"$m\",.*\"lost_pages\":0," "$tmp/out.json" ||
         bad "$m: lost_pages is not 0"
 done
-grep -q '^{"mode":"none",.*"lost_pages":null,"raw":null}$' "$tmp/out.json" ||
+grep -q '^{"mode":"none",.*"lost_pages":null,"raw":null,"ratio":null}$' "$tmp/out.json" ||
     bad "none: no null harvest fields"
 
 timeout --foreground 240 "$vmm" bench dirty-log "${args[@]}" --mode ring \
