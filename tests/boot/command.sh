@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `vmm run --kernel K -- CMD`: Debian's kernel boots into this machine's own
 # userspace (/ over 9P, read-only) and runs commands.
-#   command.sh VMM generic CPUS TIMEOUT   (the cloud kernel has no 9p)
+#   command.sh VMM generic bzimage|pvh CPUS TIMEOUT   (the cloud kernel has
+#   no 9p; pvh boots the kernel's vmlinux through its PVH entry)
 # Checked: `uname -r` prints the guest kernel's release and nothing else on
 # stdout, exit 0, and --json has the command, its status and the phases;
 # `sh -c 'exit 7'` exits 7; `cat /etc/hostname` and `uname -n` match the
@@ -17,10 +18,15 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../kvm/lib.sh"
-vmm=$(realpath "$1") flavor=$2 cpus=$3 timeout=$4
+vmm=$(realpath "$1") flavor=$2 entry=$3 cpus=$4 timeout=$5
 kvm_require
 full_boot_skip_on_pvm
 test_kernel_env "$flavor"
+case $entry in
+bzimage) kernel=$BZIMAGE ;;
+pvh) kernel=$VMLINUX ;;
+*) echo "command.sh: entry must be bzimage or pvh" >&2; exit 2 ;;
+esac
 release=$(basename "$(dirname "$BZIMAGE")")
 release=${release%%_*}
 t=$(mktemp -d)
@@ -39,7 +45,7 @@ run() {
     shift
     mkdir -p "$t/$name"
     # shellcheck disable=SC2086 # options
-    (cd "$t/$name" && timeout "$timeout" "$vmm" run --kernel "$BZIMAGE" \
+    (cd "$t/$name" && timeout "$timeout" "$vmm" run --kernel "$kernel" \
         --modules "$MODULES" --cpus "$cpus" --memory 256M $EXTRA \
         --json "$t/$name.json" -- "$@" >"$t/$name.out" 2>"$t/$name.err")
     st=$?
@@ -125,7 +131,7 @@ grep -q 'vmm-no-such-command' "$t/missing.err" ||
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     # The user's own node for the KVM device: /dev/kvm stays as it is.
     mkdir -p "$t/nobody/mods"
-    cp "$BZIMAGE" "$t/nobody/"
+    cp "$kernel" "$t/nobody/kernel"
     cp "$MODULES"/* "$t/nobody/mods/"
     chmod -R a+rX "$t/nobody"
     mknod "$t/nobody/kvm" c "$((0x$(stat -c %t /dev/kvm)))" \
@@ -134,7 +140,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     chmod 600 "$t/nobody/kvm"
     (cd "$t/nobody" && timeout "$timeout" setpriv --reuid=65534 \
         --regid=65534 --clear-groups "$vmm" run --kernel \
-        "$t/nobody/bzImage" --modules "$t/nobody/mods" --cpus "$cpus" \
+        "$t/nobody/kernel" --modules "$t/nobody/mods" --cpus "$cpus" \
         --kvm-device "$t/nobody/kvm" -- id -u >"$t/nobody.out" 2>"$t/nobody.err")
     st=$?
     [ "$st" = 0 ] || { bad "as uid 65534: exit $st"; show nobody; }

@@ -391,6 +391,38 @@ static void test_pvh_bad(void)
     }
 }
 
+/* The release a vmlinux's linux_banner names: the first "Linux version
+ * WORD (" whose word is a release, nothing from a format string or a
+ * bzImage. */
+static void test_pvh_release(void)
+{
+    static uint8_t img[IMG_CAP];
+    static const char two[] = "Linux version %s\0Linux version a/b (x)\0"
+                              "Linux version 6.1.0-57-amd64 (d@h) #1 SMP";
+    size_t size = pvh_build(img, true, 4, PVH_ENTRY);
+    char buf[64];
+    int rc;
+
+    rc = loader_pvh_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT && buf[0] == '\0', "no banner: %d", rc);
+    memcpy(img + PVH_DATA_OFF, two, sizeof(two));
+    rc = loader_pvh_release(img, size, buf, sizeof(buf));
+    CHECK(rc == 0 && strcmp(buf, "6.1.0-57-amd64") == 0, "release: %d '%s'", rc,
+          buf);
+    rc = loader_pvh_release(img, size, buf, 14);
+    CHECK(rc == -ENOSPC && buf[0] == '\0', "too small: %d", rc);
+    rc = loader_pvh_release(img, size, buf, 15);
+    CHECK(rc == 0, "exactly enough: %d", rc);
+    /* No PVH note: not a PVH kernel, whatever its bytes say. */
+    img[PVH_NOTE_OFF + 12] = 'Y';
+    rc = loader_pvh_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "no PVH note: %d", rc);
+    size = bz_build(img);
+    memcpy(img + 0x800, two, sizeof(two));
+    rc = loader_pvh_release(img, size, buf, sizeof(buf));
+    CHECK(rc == -ENOENT, "a bzImage: %d", rc);
+}
+
 int main(void)
 {
     if (!loaders_fixture_init()) {
@@ -399,6 +431,7 @@ int main(void)
     }
     test_pvh_ok();
     test_pvh_bad();
+    test_pvh_release();
     loaders_fixture_fini();
     if (unit_failures) {
         fprintf(stderr, "test_loaders_pvh: %u failures\n", unit_failures);

@@ -634,6 +634,38 @@ static void test_build_tree(void)
     ret = run_command_build(&in, &rc, why, sizeof(why));
     CHECK(ret == -ENOEXEC && strstr(why, "9p.ko"), "broken 9p.ko: %d %s", ret,
           why);
+    /* 9p mended: the tree's vmlinux finds it too; a vmlinux elsewhere
+     * does not. */
+    snprintf(path, sizeof(path), "%s/fs/9p/9p.ko", dir);
+    {
+        static uint8_t ko[1024];
+        size_t size = make_ko(ko, sizeof(ko), "depends=9pnet", 14);
+        FILE *f = fopen(path, "w");
+
+        CHECK(f && fwrite(ko, 1, size, f) == size, "%s", path);
+        if (f) {
+            fclose(f);
+        }
+    }
+    snprintf(kernel, sizeof(kernel), "%s/vmlinux", dir);
+    write_file(dir, "vmlinux", "kernel");
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == 0 && rc.tree && strcmp(rc.modules_dir, dir) == 0 &&
+              rc.nr_modules == 6,
+          "vmlinux's tree: %d %s %s %zu", ret, why, rc.modules_dir,
+          rc.nr_modules);
+    if (ret == 0) {
+        run_command_free(&rc);
+    }
+    snprintf(kernel, sizeof(kernel), "%s/fs/vmlinux", dir);
+    write_file(dir, "fs/vmlinux", "kernel");
+    ret = run_command_build(&in, &rc, why, sizeof(why));
+    CHECK(ret == 0 && !rc.tree && rc.nr_modules == 0,
+          "a vmlinux not at a tree's top: %d %s", ret, why);
+    if (ret == 0) {
+        run_command_free(&rc);
+    }
+    snprintf(kernel, sizeof(kernel), "%s/arch/x86/boot/bzImage", dir);
     /* Not a tree: no modules at all (built-in drivers assumed). */
     snprintf(path, sizeof(path), "%s/modules.order", dir);
     unlink(path);

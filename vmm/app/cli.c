@@ -136,12 +136,12 @@ static const struct opt run_opts_table[] = {
     {"--modules", "DIR",
      "with -- CMD: the kernel's modules (a directory with modules.dep)",
      "/lib/modules/<the kernel's release>, or the build tree of "
-     "arch/x86/boot/bzImage",
-     O_MODULES, GUEST_BZIMAGE},
+     "arch/x86/boot/bzImage or vmlinux",
+     O_MODULES, GUEST_BZIMAGE | GUEST_PVH},
     {"--save-initrd", "FILE",
      "with -- CMD: also write the initramfs vmm built to FILE (to boot it "
      "elsewhere)",
-     NULL, O_SAVE_INITRD, GUEST_BZIMAGE},
+     NULL, O_SAVE_INITRD, GUEST_BZIMAGE | GUEST_PVH},
     {"--dump-mtree", NULL, "print the memory-region tree after setup", NULL,
      O_DUMP_MTREE, GUEST_ANY},
     {"--dump-flatview", NULL, "print the flat views after setup", NULL,
@@ -163,7 +163,7 @@ const struct opt_cmd cli_run_cmd = {
              "command) means\n"
              "`vmm run`, so a QEMU command line works with the program name "
              "replaced.\n"
-             "With -- CMD: boot the bzImage into this machine's own "
+             "With -- CMD: boot the kernel into this machine's own "
              "userspace (/ shared\n"
              "read-only over 9P, tmpfs on /tmp, /run, /var/tmp and over "
              "/var), run CMD as you\n"
@@ -613,7 +613,8 @@ static int check_command(const struct run_opts *o, char *why, size_t whylen)
         return 0;
     }
     if (!o->kernel) {
-        snprintf(why, whylen, "-- %s: needs --kernel (a bzImage)",
+        snprintf(why, whylen,
+                 "-- %s: needs --kernel (a bzImage or PVH vmlinux)",
                  o->command[0]);
         return -EINVAL;
     }

@@ -18,6 +18,7 @@
 #include "guest_embed.h"
 #include "kmod.h"
 #include "loader_bzimage.h"
+#include "loader_pvh.h"
 #include "run_command.h"
 #include "util/cpio.h"
 #include "util/file.h"
@@ -70,22 +71,30 @@ static void conf_put_u(struct conf *c, const char *key, unsigned long long v)
     conf_put(c, key, buf);
 }
 
-/* A kernel build tree: (kernel_path) is <tree>/arch/x86/boot/bzImage (or
- * a link to it) and <tree>/modules.order lists the modules it built. */
+/* A kernel build tree: (kernel_path) is <tree>/arch/x86/boot/bzImage or
+ * <tree>/vmlinux (or a link to either) and <tree>/modules.order lists the
+ * modules it built. */
 static bool build_tree(const char *kernel_path, char *tree, size_t len)
 {
-    static const char tail[] = "/arch/x86/boot/bzImage";
+    static const char *const tails[] = {"/arch/x86/boot/bzImage", "/vmlinux"};
     char real[PATH_MAX], order[PATH_MAX + 16];
-    size_t n;
+    size_t n, i;
 
     if (!kernel_path || !realpath(kernel_path, real)) {
         return false;
     }
     n = strlen(real);
-    if (n < sizeof(tail) || strcmp(real + n - (sizeof(tail) - 1), tail) != 0) {
+    for (i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        size_t tl = strlen(tails[i]);
+
+        if (n > tl && strcmp(real + n - tl, tails[i]) == 0) {
+            real[n - tl] = '\0';
+            break;
+        }
+    }
+    if (i == sizeof(tails) / sizeof(tails[0])) {
         return false;
     }
-    real[n - (sizeof(tail) - 1)] = '\0';
     snprintf(order, sizeof(order), "%s/modules.order", real);
     if (access(order, R_OK) < 0 || strlen(real) >= len) {
         return false;
@@ -95,7 +104,7 @@ static bool build_tree(const char *kernel_path, char *tree, size_t len)
 }
 
 /* The modules directory: --modules, else /lib/modules/<release> when it
- * has a modules.dep, else the build tree the bzImage is in; "" when there
+ * has a modules.dep, else the build tree the kernel is in; "" when there
  * is none (built-in drivers). */
 static int find_modules_dir(const struct run_command_in *in,
                             struct run_command *out, char *why, size_t whylen)
@@ -462,7 +471,9 @@ int run_command_build(const struct run_command_in *in, struct run_command *out,
         return -EINVAL;
     }
     if (loader_bzimage_release(in->kernel, in->kernel_size, out->release,
-                               sizeof(out->release)) < 0) {
+                               sizeof(out->release)) < 0 &&
+        loader_pvh_release(in->kernel, in->kernel_size, out->release,
+                           sizeof(out->release)) < 0) {
         out->release[0] = '\0'; /* no /lib/modules default then */
     }
     ret = find_modules_dir(in, out, why, whylen);

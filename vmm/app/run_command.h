@@ -33,12 +33,14 @@ struct run_command_who {
 };
 
 struct run_command_in {
-    /* The kernel (a bzImage) and the path it came from. */
+    /* The kernel (a bzImage or a PVH vmlinux) and the path it came
+     * from. */
     const void *kernel;
     size_t kernel_size;
     const char *kernel_path;
     /* --modules, or NULL for /lib/modules/<the kernel's release>, or the
-     * build tree (kernel_path) is in. */
+     * build tree (kernel_path) is in (its arch/x86/boot/bzImage or its
+     * vmlinux). */
     const char *modules_dir;
     /* The command. */
     const char *const *argv;
@@ -56,7 +58,8 @@ struct run_command {
     /* The initramfs (free() it). */
     void *initrd;
     size_t initrd_size;
-    /* The kernel's release ("" when its header names none), the modules
+    /* The kernel's release ("" when it names none: a bzImage in its
+     * header, a vmlinux in its banner), the modules
      * directory used ("" for none: the kernel must have them built in),
      * and how many modules went in. */
     char release[128];

@@ -619,3 +619,38 @@ int loader_commit(const struct boot_input *in, const struct loader_segs *segs,
     }
     return r;
 }
+
+#define RELEASE_SCAN_MAX 256
+
+int loader_release_word(const uint8_t *p, size_t size, size_t at, char *buf,
+                        size_t len)
+{
+    size_t n;
+
+    if (len) {
+        buf[0] = '\0';
+    }
+    if (at >= size) {
+        return -ENOENT;
+    }
+    for (n = 0; at + n < size && n < RELEASE_SCAN_MAX; n++) {
+        uint8_t c = p[at + n];
+
+        if (c == ' ' || c == '\0') {
+            break;
+        }
+        /* Printable, and one path component (/lib/modules/<it>). */
+        if (c < 0x21 || c > 0x7e || c == '/' || (n == 0 && c == '.')) {
+            return -ENOENT;
+        }
+    }
+    if (n == 0 || at + n == size || n == RELEASE_SCAN_MAX) {
+        return -ENOENT;
+    }
+    if (n >= len) {
+        return -ENOSPC;
+    }
+    memcpy(buf, p + at, n);
+    buf[n] = '\0';
+    return 0;
+}

@@ -106,6 +106,17 @@ __attribute__((format(printf, 4, 5))) int
 loader_fail(char *why, size_t whylen, int err, const char *fmt, ...);
 
 /*
+ * A kernel release ("6.1.0-57-amd64") at (p + at): the word up to a space
+ * or NUL, into (buf) of (len) bytes. Returns 0; -ENOENT when there is none
+ * (out of the image, unterminated within 256 bytes, empty, not printable,
+ * with a '/' or a leading '.': it names a directory under /lib/modules);
+ * -ENOSPC when it does not fit. (buf) holds no partial answer.
+ */
+__attribute__((warn_unused_result)) int
+loader_release_word(const uint8_t *p, size_t size, size_t at, char *buf,
+                    size_t len);
+
+/*
  * Check what every loader relies on in (in): an image and a write
  * function, RAM sizes (1 MiB to 4 GiB below 4 GiB), at most
  * BOOT_MAX_MODULES modules, each with data, and an e820 map of at most

@@ -99,12 +99,10 @@ bool loader_bzimage_detect(const void *img, size_t size)
 }
 
 #define HDR_KERNEL_VERSION 0x20e
-#define RELEASE_SCAN_MAX 256
 
 int loader_bzimage_release(const void *img, size_t size, char *buf, size_t len)
 {
     const uint8_t *p = img;
-    size_t at, n;
 
     if (len) {
         buf[0] = '\0';
@@ -114,30 +112,9 @@ int loader_bzimage_release(const void *img, size_t size, char *buf, size_t len)
         loader_get16(p + HDR_KERNEL_VERSION) == 0) {
         return -ENOENT;
     }
-    at = (size_t)loader_get16(p + HDR_KERNEL_VERSION) + 0x200;
-    if (at >= size) {
-        return -ENOENT;
-    }
-    for (n = 0; at + n < size && n < RELEASE_SCAN_MAX; n++) {
-        uint8_t c = p[at + n];
-
-        if (c == ' ' || c == '\0') {
-            break;
-        }
-        /* Printable, and one path component (/lib/modules/<it>). */
-        if (c < 0x21 || c > 0x7e || c == '/' || (n == 0 && c == '.')) {
-            return -ENOENT;
-        }
-    }
-    if (n == 0 || at + n == size || n == RELEASE_SCAN_MAX) {
-        return -ENOENT;
-    }
-    if (n >= len) {
-        return -ENOSPC;
-    }
-    memcpy(buf, p + at, n);
-    buf[n] = '\0';
-    return 0;
+    return loader_release_word(
+        p, size, (size_t)loader_get16(p + HDR_KERNEL_VERSION) + 0x200, buf,
+        len);
 }
 
 /* The real-mode part: signature, protocol version, setup header and

@@ -6,6 +6,7 @@
  * hvm_memmap_table_entry (24 bytes), all little-endian with natural
  * alignment. Everything is checked and placed before the first write.
  */
+#define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,42 @@ bool loader_pvh_detect(const void *img, size_t size)
     return img &&
            loader_elf_find_note(img, size, "Xen", PVH_XEN_ELFNOTE_PHYS32_ENTRY,
                                 &desc, &descsz, NULL, 0) == 0;
+}
+
+int loader_pvh_release(const void *img, size_t size, char *buf, size_t len)
+{
+    static const char banner[] = "Linux version ";
+    const uint8_t *p = img;
+    size_t from = 0;
+
+    if (len) {
+        buf[0] = '\0';
+    }
+    if (!loader_pvh_detect(img, size)) {
+        return -ENOENT;
+    }
+    while (from < size) {
+        const uint8_t *hit =
+            memmem(p + from, size - from, banner, sizeof(banner) - 1);
+        size_t at;
+        int ret;
+
+        if (!hit) {
+            break;
+        }
+        at = (size_t)(hit - p) + sizeof(banner) - 1;
+        ret = loader_release_word(p, size, at, buf, len);
+        /* linux_banner goes on with " (builder@host)". */
+        if (ret == -ENOSPC || (ret == 0 && size - at - strlen(buf) >= 2 &&
+                               memcmp(p + at + strlen(buf), " (", 2) == 0)) {
+            return ret;
+        }
+        if (len) {
+            buf[0] = '\0';
+        }
+        from = at;
+    }
+    return -ENOENT;
 }
 
 static int pvh_find_entry(const struct boot_input *in, struct pvh_plan *pl,

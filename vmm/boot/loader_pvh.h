@@ -38,4 +38,14 @@ __attribute__((warn_unused_result)) int
 loader_pvh_load(const struct boot_input *in, struct boot_entry *out, char *why,
                 size_t whylen);
 
+/*
+ * The kernel release a PVH vmlinux names in its linux_banner ("Linux
+ * version 6.1.0-57-amd64 (builder@host) ..."), the first such string in
+ * the image, into (buf) of (len) bytes. Returns 0, -ENOENT when there is
+ * none (no PVH kernel, no banner, a release loader_release_word() refuses)
+ * or -ENOSPC when it does not fit.
+ */
+__attribute__((warn_unused_result)) int
+loader_pvh_release(const void *img, size_t size, char *buf, size_t len);
+
 #endif /* VMM_LOADER_PVH_H */
