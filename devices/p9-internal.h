@@ -44,7 +44,7 @@ enum {
     P9_TATTACH = 104,
     P9_TFLUSH = 108,
     P9_TWALK = 110,
-    P9_TREAD = 116,
+    P9_TREAD = P9_TREAD_TYPE,
     P9_TWRITE = 118,
     P9_TCLUNK = 120,
     P9_TREMOVE = 122,

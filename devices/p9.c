@@ -842,6 +842,48 @@ int p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
     return 0;
 }
 
+int p9_server_read_iov(struct p9_server *s, const uint8_t *in, size_t in_len,
+                       size_t reply_cap, struct iovec *iov, unsigned nr,
+                       uint8_t head[P9_RREAD_HEAD], size_t *out_len)
+{
+    struct rd r = {in, in_len, false};
+    uint32_t size = get32(&r);
+    uint8_t type = get8(&r);
+    uint16_t tag = get16(&r);
+    struct p9_fid *f = p9_fid_get(s, get32(&r));
+    uint64_t off = get64(&r);
+    uint64_t count = get32(&r);
+    size_t cap = reply_cap < s->msize ? reply_cap : s->msize;
+    struct wr h = {head, 0, P9_RREAD_HEAD, false};
+    unsigned used = 0;
+    ssize_t n = 0;
+
+    if (r.err || size != in_len || type != P9_TREAD || !f || f->fd < 0 ||
+        off > INT64_MAX || cap < P9_RREAD_HEAD) {
+        return -EAGAIN;
+    }
+    /* As do_read(): what the reply has room for. */
+    if (count > cap - P9_RREAD_HEAD) {
+        count = cap - P9_RREAD_HEAD;
+    }
+    for (uint64_t left = count; used < nr && left; used++) {
+        if (iov[used].iov_len > left) {
+            iov[used].iov_len = (size_t)left;
+        }
+        left -= iov[used].iov_len;
+    }
+    if (used && (n = preadv(f->fd, iov, (int)used, (off_t)off)) < 0) {
+        return -EAGAIN;
+    }
+    put32(&h, P9_RREAD_HEAD + (uint32_t)n);
+    put8(&h, P9_TREAD + 1);
+    put16(&h, tag);
+    put32(&h, (uint32_t)n);
+    __atomic_add_fetch(&s->nr_requests, 1, __ATOMIC_RELAXED);
+    *out_len = P9_RREAD_HEAD + (size_t)n;
+    return 0;
+}
+
 int p9_server_init(struct p9_server *s, const char *path, bool writable)
 {
     int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -56,18 +56,73 @@ static int scatter(struct virtio_9p *d, struct virtqueue *q, uint64_t len)
     return 0;
 }
 
+/* A Tread in d->req (in bytes) answered with its data read into the
+ * chain's writable buffers past the reply's head, of (cap) bytes in all:
+ * 0 with the reply's length in (*out), or -EAGAIN when the copying path
+ * is to answer (not a Tread, a read that fails, a buffer map() refuses),
+ * or -EIO when the head cannot be written. */
+static int read_direct(struct virtio_9p *d, struct virtqueue *q, size_t in,
+                       uint64_t cap, size_t *out)
+{
+    const struct vq_chain *c = &d->chain;
+    uint64_t skip = P9_RREAD_HEAD, room = cap - P9_RREAD_HEAD;
+    unsigned nr = 0;
+    int ret;
+
+    if (in < 5 || d->req[4] != P9_TREAD_TYPE) {
+        return -EAGAIN;
+    }
+    for (unsigned i = 0; i < c->nr && room; i++) {
+        uint64_t gpa = c->seg[i].gpa, len = c->seg[i].len;
+        uint8_t *p;
+
+        if (!c->seg[i].write) {
+            continue;
+        }
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        gpa += skip;
+        len -= skip;
+        skip = 0;
+        len = len < room ? len : room;
+        p = q->mem->map(q->mem_opaque, gpa, len);
+        if (!p) {
+            return -EAGAIN;
+        }
+        d->iov[nr++] = (struct iovec){p, (size_t)len};
+        room -= len;
+    }
+    ret = p9_server_read_iov(&d->server, d->req, in, (size_t)cap, d->iov, nr,
+                             d->rep, out);
+    if (ret < 0) {
+        return ret;
+    }
+    return scatter(d, q, P9_RREAD_HEAD) < 0 ? -EIO : 0;
+}
+
 /* Serve d->chain: the reply's length, or -EIO for a chain no reply fits. */
 static int64_t serve(struct virtio_9p *d, struct virtqueue *q)
 {
     uint64_t cap = d->chain.in_bytes;
     int64_t in = gather(d, q);
     size_t out = 0;
+    int ret;
 
     if (in < 0 || cap < REPLY_MIN) {
         return -EIO;
     }
     if (cap > P9_MSIZE_MAX) {
         cap = P9_MSIZE_MAX;
+    }
+    ret = read_direct(d, q, (size_t)in, cap, &out);
+    if (ret == 0) {
+        __atomic_add_fetch(&d->nr_requests, 1, __ATOMIC_RELAXED);
+        return (int64_t)out;
+    }
+    if (ret != -EAGAIN) {
+        return ret;
     }
     if (p9_server_handle(&d->server, d->req, (size_t)in, d->rep, (size_t)cap,
                          &out) < 0) {

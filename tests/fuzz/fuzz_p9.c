@@ -7,7 +7,9 @@
  * length, then that many bytes whose first four the harness overwrites
  * with the size, so that most messages reach the parser's body). Checks:
  * no crash or sanitizer report, every reply within its buffer with its
- * size field right, nothing of the outside directory (its file's content
+ * size field right, a Tread read straight into buffers
+ * (p9_server_read_iov) answered as the copying path answers it, nothing
+ * of the outside directory (its file's content
  * or name) in any reply that carries the share's bytes (Rread, Rreaddir,
  * Rreadlink; others may echo the guest's own strings), and the share
  * unchanged. An input whose first byte is odd is served writable, on a
@@ -18,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
@@ -215,8 +218,24 @@ static void handle(struct p9_server *s, size_t len, bool search)
     msg[0] = (uint8_t)len;
     msg[1] = (uint8_t)(len >> 8);
     msg[2] = msg[3] = 0;
+    static uint8_t data[sizeof(rep)];
+    uint8_t head[P9_RREAD_HEAD];
+    /* A Tread's data straight into two buffers, as virtio-9p reads. */
+    struct iovec iov[2] = {{data, 100}, {data + 100, sizeof(data) - 100}};
+    size_t direct = 0;
+    int ret =
+        p9_server_read_iov(s, msg, len, sizeof(rep), iov, 2, head, &direct);
+
+    FUZZ_CHECK(ret == 0 || ret == -EAGAIN);
     if (p9_server_handle(s, msg, len, rep, sizeof(rep), &out) < 0) {
+        FUZZ_CHECK(ret == -EAGAIN);
         return;
+    }
+    /* The same reply as the copying path's (that read again). */
+    if (ret == 0) {
+        FUZZ_CHECK(direct == out && direct >= P9_RREAD_HEAD);
+        FUZZ_CHECK(memcmp(head, rep, P9_RREAD_HEAD) == 0);
+        FUZZ_CHECK(memcmp(data, rep + P9_RREAD_HEAD, out - P9_RREAD_HEAD) == 0);
     }
     FUZZ_CHECK(out >= 7 && out <= sizeof(rep));
     FUZZ_CHECK((rep[0] | rep[1] << 8 | rep[2] << 16 | (uint32_t)rep[3] << 24) ==

@@ -4,8 +4,10 @@
  * through as_access(): device ID 9, the mount tag in the configuration
  * space, a Tversion and a Tattach answered through a chain split across
  * buffers (as Linux's zero-copy reads split theirs), a reply cut to a
- * small writable side staying a valid Rlerror, and a chain with no room
- * for any reply breaking the queue (NEEDS_RESET).
+ * small writable side staying a valid Rlerror, a file's bytes read
+ * straight into a chain whose reply head spans two buffers (cut to the
+ * room, past the end, an unopened fid), and a chain with no room for any
+ * reply breaking the queue (NEEDS_RESET).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -155,12 +157,71 @@ int main(void)
     offer(len, 11, 4096);
     CHECK(used_len(3) == 20 && ram[REP_GPA + 4] == 105,
           "attach to fid 2 after a cut reply: type %u", ram[REP_GPA + 4]);
+    /* A file read through a chain whose first writable buffer is 3
+     * bytes (the head spans two): its data straight from the file, cut
+     * to the room there is; an unopened fid's Tread is answered Rlerror. */
+    {
+        static const uint8_t walk[] = {1, 0, 0, 0, 3, 0, 0, 0, 1, 0, 1, 0, 'f'};
+        static const uint8_t lopen[] = {3, 0, 0, 0, 0, 0, 0, 0};
+        static uint8_t file[10000];
+        uint8_t read[] = {3, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0x28, 0x23, 0, 0};
+        char path[64];
+        FILE *f;
+        uint32_t n;
+
+        for (size_t i = 0; i < sizeof(file); i++) {
+            file[i] = (uint8_t)(i * 7 + i / 251);
+        }
+        snprintf(path, sizeof(path), "%s/f", dir);
+        f = fopen(path, "w");
+        CHECK(f && fwrite(file, 1, sizeof(file), f) == sizeof(file) &&
+                  fclose(f) == 0,
+              "write %s", path);
+        len = put_msg(110, walk, sizeof(walk));
+        offer(len, 11, 4096);
+        CHECK(ram[REP_GPA + 4] == 111, "Rwalk: type %u", ram[REP_GPA + 4]);
+        len = put_msg(116, read, sizeof(read));
+        offer(len, 11, 4096);
+        CHECK(used_len(5) == 11 && ram[REP_GPA + 4] == 7,
+              "Tread of an unopened fid: used len %u, type %u", used_len(5),
+              ram[REP_GPA + 4]);
+        len = put_msg(12, lopen, sizeof(lopen));
+        offer(len, 11, 4096);
+        CHECK(ram[REP_GPA + 4] == 13, "Rlopen: type %u", ram[REP_GPA + 4]);
+        /* 9000 bytes from offset 5. */
+        memset(ram + REP_GPA, 0xee, 12000);
+        len = put_msg(116, read, sizeof(read));
+        offer(len, 3, 11000);
+        memcpy(&n, ram + REP_GPA + 7, 4);
+        CHECK(used_len(7) == 11 + 9000 && ram[REP_GPA + 4] == 117 &&
+                  ram[REP_GPA + 5] == 9 && n == 9000 &&
+                  memcmp(ram + REP_GPA + 11, file + 5, 9000) == 0 &&
+                  ram[REP_GPA + 11 + 9000] == 0xee,
+              "Rread: used len %u, type %u, count %u", used_len(7),
+              ram[REP_GPA + 4], n);
+        /* Room for 11 + 100 bytes: 100 of them. */
+        len = put_msg(116, read, sizeof(read));
+        offer(len, 11, 100);
+        memcpy(&n, ram + REP_GPA + 7, 4);
+        CHECK(used_len(8) == 111 && n == 100 &&
+                  memcmp(ram + REP_GPA + 11, file + 5, 100) == 0,
+              "Rread cut: used len %u, count %u", used_len(8), n);
+        /* Past the end: 0 bytes. */
+        read[4] = 0x20;
+        read[5] = 0x4e; /* 20000 */
+        len = put_msg(116, read, sizeof(read));
+        offer(len, 11, 4096);
+        memcpy(&n, ram + REP_GPA + 7, 4);
+        CHECK(used_len(9) == 11 && ram[REP_GPA + 4] == 117 && n == 0,
+              "Rread past the end: used len %u, count %u", used_len(9), n);
+        CHECK(unlink(path) == 0, "unlink");
+    }
     /* No room for any reply: the queue breaks. */
     len = put_msg(100, version, sizeof(version));
     offer(len, 5, 0);
     CHECK(rd(VMMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
           "a 5-byte reply side did not break the queue");
-    CHECK(d.nr_requests == 4, "requests %llu",
+    CHECK(d.nr_requests == 10, "requests %llu",
           (unsigned long long)d.nr_requests);
 
     mem_begin(sys);

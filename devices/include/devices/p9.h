@@ -44,10 +44,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* The largest message this server takes or sends, and what it offers in
  * Rversion when the client asks more. */
 #define P9_MSIZE_MAX (128u * 1024)
+/* Tread's message type, and the head of an Rread (size[4] type[1]
+ * tag[2] count[4]) before its data. */
+#define P9_TREAD_TYPE 116u
+#define P9_RREAD_HEAD 11u
 /* Fids a client may hold at once, and opened files among them (each an
  * fd of the VMM's). */
 #define P9_MAX_FIDS 4096u
@@ -90,5 +95,20 @@ void p9_server_destroy(struct p9_server *s);
 __attribute__((warn_unused_result)) int
 p9_server_handle(struct p9_server *s, const uint8_t *in, size_t in_len,
                  uint8_t *out, size_t out_cap, size_t *out_len);
+
+/*
+ * Answer the request (in, in_len) when it is a Tread that reads: its data
+ * straight into (iov) (nr buffers, the reply's room past its head: cut
+ * here to what the read returns), its P9_RREAD_HEAD-byte head into
+ * (head); the reply's length (at most reply_cap, the room for all of it)
+ * in (*out_len). Returns 0, or -EAGAIN with nothing done or counted for
+ * anything else (another message, a malformed one, a fid with no open
+ * file, a read that fails): p9_server_handle() answers those. Saves a
+ * copy of each read's bytes.
+ */
+__attribute__((warn_unused_result)) int
+p9_server_read_iov(struct p9_server *s, const uint8_t *in, size_t in_len,
+                   size_t reply_cap, struct iovec *iov, unsigned nr,
+                   uint8_t head[P9_RREAD_HEAD], size_t *out_len);
 
 #endif /* DEVICES_P9_H */

@@ -12,7 +12,9 @@
  * side cannot hold the shortest reply (11 bytes), breaks the queue
  * (DEVICE_NEEDS_RESET): there is no way to answer it. A reply is cut to
  * fit the writable side (the server caps reads and directory listings to
- * it).
+ * it). A Tread's data is read from the file straight into the writable
+ * buffers, past the reply's head; every other reply is built in a buffer
+ * and copied there.
  *
  * Threads: requests run on the thread that calls the device's notify (the
  * machine's worker), with the transport's lock dropped while the server
@@ -38,6 +40,8 @@ struct virtio_9p {
      * (P9_MSIZE_MAX each). */
     struct vq_chain chain;
     uint8_t *req, *rep;
+    /* A Tread's data buffers (p9_server_read_iov()). */
+    struct iovec iov[VQ_MAX_SEGS];
     /* Requests answered (atomic: __atomic_load_n from other threads). */
     uint64_t nr_requests;
 };
