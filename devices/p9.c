@@ -470,13 +470,17 @@ static int do_lopen(struct p9_server *s, struct rd *r, struct wr *w)
     return 0;
 }
 
-static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
+/* A Tread's body (r): the file's bytes from its offset into (iov), nr
+ * buffers cut here to the count asked and (room): how many were read, or
+ * -errno. Both ways of answering a Tread read through it. */
+static ssize_t read_body(struct p9_server *s, struct rd *r, struct iovec *iov,
+                         unsigned nr, size_t room)
 {
     struct p9_fid *f = p9_fid_get(s, get32(r));
     uint64_t off = get64(r);
-    uint32_t count = get32(r);
-    uint8_t *cnt, *data;
-    ssize_t n;
+    uint64_t count = get32(r);
+    unsigned used = 0;
+    ssize_t n = 0;
 
     if (r->err) {
         return -EPROTO;
@@ -487,17 +491,34 @@ static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
     if (off > INT64_MAX) {
         return -EINVAL;
     }
-    cnt = put(w, 4);
+    if (count > room) {
+        count = room;
+    }
+    for (uint64_t left = count; used < nr && left; used++) {
+        if (iov[used].iov_len > left) {
+            iov[used].iov_len = (size_t)left;
+        }
+        left -= iov[used].iov_len;
+    }
+    if (used && (n = preadv(f->fd, iov, (int)used, (off_t)off)) < 0) {
+        return -errno;
+    }
+    return n;
+}
+
+static int do_read(struct p9_server *s, struct rd *r, struct wr *w)
+{
+    uint8_t *cnt = put(w, 4);
+    struct iovec data;
+    ssize_t n;
+
     if (!cnt) {
         return -ENOBUFS;
     }
-    if (count > w->cap - w->len) {
-        count = (uint32_t)(w->cap - w->len);
-    }
-    data = w->p + w->len;
-    n = pread(f->fd, data, count, (off_t)off);
+    data = (struct iovec){w->p + w->len, w->cap - w->len};
+    n = read_body(s, r, &data, 1, w->cap - w->len);
     if (n < 0) {
-        return -errno;
+        return (int)n;
     }
     w->len += (size_t)n;
     put_n(&(struct wr){cnt, 0, 4, false}, (uint64_t)n, 4);
@@ -850,29 +871,16 @@ int p9_server_read_iov(struct p9_server *s, const uint8_t *in, size_t in_len,
     uint32_t size = get32(&r);
     uint8_t type = get8(&r);
     uint16_t tag = get16(&r);
-    struct p9_fid *f = p9_fid_get(s, get32(&r));
-    uint64_t off = get64(&r);
-    uint64_t count = get32(&r);
     size_t cap = reply_cap < s->msize ? reply_cap : s->msize;
     struct wr h = {head, 0, P9_RREAD_HEAD, false};
-    unsigned used = 0;
-    ssize_t n = 0;
+    ssize_t n;
 
-    if (r.err || size != in_len || type != P9_TREAD || !f || f->fd < 0 ||
-        off > INT64_MAX || cap < P9_RREAD_HEAD) {
+    if (r.err || size != in_len || type != P9_TREAD || cap < P9_RREAD_HEAD) {
         return -EAGAIN;
     }
     /* As do_read(): what the reply has room for. */
-    if (count > cap - P9_RREAD_HEAD) {
-        count = cap - P9_RREAD_HEAD;
-    }
-    for (uint64_t left = count; used < nr && left; used++) {
-        if (iov[used].iov_len > left) {
-            iov[used].iov_len = (size_t)left;
-        }
-        left -= iov[used].iov_len;
-    }
-    if (used && (n = preadv(f->fd, iov, (int)used, (off_t)off)) < 0) {
+    n = read_body(s, &r, iov, nr, cap - P9_RREAD_HEAD);
+    if (n < 0) {
         return -EAGAIN;
     }
     put32(&h, P9_RREAD_HEAD + (uint32_t)n);

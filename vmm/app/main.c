@@ -445,7 +445,7 @@ static int command_initrd(struct run *r, enum boot_format fmt, char *why,
     if (fmt != BOOT_FORMAT_BZIMAGE && fmt != BOOT_FORMAT_PVH) {
         snprintf(why, whylen,
                  "-- %s: needs a Linux kernel (bzImage or PVH vmlinux), not %s",
-                 r->o.command[0], r->o.kernel ? r->o.kernel : "a test guest");
+                 r->o.command[0], r->o.kernel);
         return -EINVAL;
     }
     /* The "NAME=value" strings of environ themselves, for the names the
