@@ -61,6 +61,7 @@ static void mtree_text(struct dump_ctx *d, const struct mem_region *mr,
                        coord_t start, unsigned depth)
 {
     const struct mem_region *c;
+    uint32_t i;
 
     fprintf(d->f, "%*s%016" PRIx64 "-%016" PRIx64 " (prio %d, %s%s): %s",
             (int)(2 * depth), "", (uint64_t)start, last_byte(start, mr->size),
@@ -75,7 +76,8 @@ static void mtree_text(struct dump_ctx *d, const struct mem_region *mr,
     }
     fprintf(d->f, "%s%s\n", mr->enabled ? "" : " [disabled]",
             mr->log_dirty ? " [log]" : "");
-    for (c = mr->children; c; c = c->next) {
+    for (i = 0; i < mr->nr_kids; i++) {
+        c = mr->kids[i].mr;
         mtree_text(d, c, start + (coord_t)c->addr, depth + 1);
     }
 }
@@ -102,6 +104,7 @@ static void mtree_json(struct dump_ctx *d, const struct mem_region *mr,
 {
     const struct mem_region *c;
     FILE *f = d->f;
+    uint32_t i;
 
     fputs("{\"name\":", f);
     json_write_string(f, mr->name);
@@ -119,9 +122,10 @@ static void mtree_json(struct dump_ctx *d, const struct mem_region *mr,
         note_alias_target(d, mr);
     }
     fputs(",\"subregions\":[", f);
-    for (c = mr->children; c; c = c->next) {
+    for (i = 0; i < mr->nr_kids; i++) {
+        c = mr->kids[i].mr;
         mtree_json(d, c, start + (coord_t)c->addr);
-        if (c->next) {
+        if (i + 1 < mr->nr_kids) {
             fputc(',', f);
         }
     }

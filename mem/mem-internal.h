@@ -28,6 +28,8 @@
 struct flatview_box {
     struct rcu_head rcu;
     struct flatview fv;
+    /* Bytes allocated for fv.ranges (see view_array()). */
+    size_t ranges_bytes;
 };
 
 struct address_space {

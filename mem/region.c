@@ -132,7 +132,7 @@ int mr_init_alias(struct mem_region *mr, const char *name,
 
 int mr_destroy(struct mem_region *mr)
 {
-    if (mr->container || mr->children || mr->alias_refs) {
+    if (mr->container || mr->nr_kids || mr->alias_refs) {
         return -EBUSY;
     }
     if (mr->alias) {
@@ -173,14 +173,12 @@ static int edit_end(struct mem_sys *sys, struct mem_region *mr)
 
 void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys)
 {
-    struct mem_region *c;
-
     if (!sys || mr->sys == sys) {
         return;
     }
     mem_sys_set(&mr->sys, sys);
-    for (c = mr->children; c; c = c->next) {
-        mr_attach_sys(c, sys);
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        mr_attach_sys(mr->kids[i].mr, sys);
     }
     if (mr->alias) {
         mr_attach_sys(mr->alias, sys);
@@ -191,16 +189,14 @@ void mr_attach_sys(struct mem_region *mr, struct mem_sys *sys)
 static bool mr_reaches(const struct mem_region *from,
                        const struct mem_region *to)
 {
-    const struct mem_region *c;
-
     if (from == to) {
         return true;
     }
     if (from->alias && mr_reaches(from->alias, to)) {
         return true;
     }
-    for (c = from->children; c; c = c->next) {
-        if (mr_reaches(c, to)) {
+    for (uint32_t i = 0; i < from->nr_kids; i++) {
+        if (mr_reaches(from->kids[i].mr, to)) {
             return true;
         }
     }
@@ -210,7 +206,7 @@ static bool mr_reaches(const struct mem_region *from,
 /* Room in (container)'s child array for one more: 0 or -ENOMEM. */
 static int mr_kids_reserve(struct mem_region *container)
 {
-    struct mem_region **n;
+    struct mr_kid *n;
     uint32_t cap;
 
     if (container->nr_kids < container->cap_kids) {
@@ -229,43 +225,84 @@ static int mr_kids_reserve(struct mem_region *container)
     return 0;
 }
 
+/* (mr) as its container's child array records it. */
+static void mr_kid_fill(struct mr_kid *k, struct mem_region *mr)
+{
+    *k = (struct mr_kid){
+        .addr = mr->addr,
+        .last = (uint64_t)(mr->size - 1),
+        .mr = mr,
+        .kind = (uint8_t)mr->kind,
+        .shown = mr->enabled && mr->size != 0,
+        .readonly = mr->readonly,
+        .log_dirty = mr->log_dirty,
+        .inner = mr->kind != MR_ALIAS &&
+                 (mr->kind == MR_CONTAINER || mr->nr_kids != 0),
+    };
+    if (mr->kind == MR_ALIAS) {
+        k->alias = mr->alias;
+        k->alias_offset = mr->alias_offset;
+    } else {
+        k->ops = mr->ops;
+        k->opaque = mr->opaque;
+    }
+}
+
+static uint32_t mr_kid_index(const struct mem_region *container,
+                             const struct mem_region *sub)
+{
+    uint32_t i = 0;
+
+    while (container->kids[i].mr != sub) {
+        i++;
+    }
+    return i;
+}
+
+/* Refresh (mr)'s record in its container after a change to (mr). */
+static void mr_kid_sync(struct mem_region *mr)
+{
+    struct mem_region *container = mr->container;
+
+    if (container) {
+        mr_kid_fill(&container->kids[mr_kid_index(container, mr)], mr);
+    }
+}
+
 /* Link (sub) under (container), whose array has room (mr_kids_reserve). */
 static void mr_link_child(struct mem_region *container, struct mem_region *sub)
 {
-    struct mem_region **pp = &container->children;
     uint32_t i = 0;
 
     /* Higher priority first; an equal priority goes before its equals, so
      * that the later-added region is the visible one. */
-    while (*pp && (*pp)->priority > sub->priority) {
-        pp = &(*pp)->next;
+    while (i < container->nr_kids &&
+           container->kids[i].mr->priority > sub->priority) {
         i++;
     }
-    sub->next = *pp;
-    *pp = sub;
     sub->container = container;
     memmove(container->kids + i + 1, container->kids + i,
             (container->nr_kids - i) * sizeof(*container->kids));
-    container->kids[i] = sub;
+    mr_kid_fill(&container->kids[i], sub);
     container->nr_kids++;
+    /* Its first child makes a terminal region an inner one. */
+    if (container->nr_kids == 1 && container->kind != MR_CONTAINER) {
+        mr_kid_sync(container);
+    }
 }
 
 static void mr_unlink_child(struct mem_region *container,
                             struct mem_region *sub)
 {
-    struct mem_region **pp = &container->children;
-    uint32_t i = 0;
+    uint32_t i = mr_kid_index(container, sub);
 
-    while (*pp != sub) {
-        pp = &(*pp)->next;
-        i++;
-    }
-    *pp = sub->next;
-    sub->next = NULL;
     sub->container = NULL;
     container->nr_kids--;
     memmove(container->kids + i, container->kids + i + 1,
             (container->nr_kids - i) * sizeof(*container->kids));
+    if (container->nr_kids == 0 && container->kind != MR_CONTAINER) {
+        mr_kid_sync(container);
+    }
 }
 
 static int mr_add_common(struct mem_region *container, gpa_t addr,
@@ -334,12 +371,12 @@ int mr_del_all_subregions(struct mem_region *container)
     if (!container) {
         return -EINVAL;
     }
-    if (!container->children) {
+    if (!container->nr_kids) {
         return 0;
     }
     sys = edit_begin(container);
-    while (container->children) {
-        struct mem_region *sub = container->children;
+    while (container->nr_kids) {
+        struct mem_region *sub = container->kids[0].mr;
 
         if (sys) {
             mem_sys_mark_changed_locked(sub);
@@ -378,6 +415,7 @@ int mr_set_enabled(struct mem_region *mr, bool enabled)
     }
     sys = edit_begin(mr);
     mr->enabled = enabled;
+    mr_kid_sync(mr);
     return edit_end(sys, mr);
 }
 
@@ -390,6 +428,7 @@ int mr_set_readonly(struct mem_region *mr, bool readonly)
     }
     sys = edit_begin(mr);
     mr->readonly = readonly;
+    mr_kid_sync(mr);
     return edit_end(sys, mr);
 }
 
@@ -402,6 +441,7 @@ int mr_set_log(struct mem_region *mr, bool log)
     }
     sys = edit_begin(mr);
     mr->log_dirty = log;
+    mr_kid_sync(mr);
     return edit_end(sys, mr);
 }
 
@@ -417,6 +457,7 @@ int mr_set_alias_offset(struct mem_region *mr, uint64_t offset)
     }
     sys = edit_begin(mr);
     mr->alias_offset = offset;
+    mr_kid_sync(mr);
     return edit_end(sys, mr);
 }
 
@@ -432,6 +473,7 @@ int mr_resize(struct mem_region *mr, uint64_t size)
     ret = ram_block_resize(mr->block, size);
     if (ret == 0) {
         mr->size = size;
+        mr_kid_sync(mr);
     }
     if (!sys) {
         return ret;

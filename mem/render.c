@@ -14,7 +14,9 @@
  * Coordinates are signed 128-bit: a range may end at 2^64, and an alias
  * with an offset places its target's origin below 0.
  */
+#include <emmintrin.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,21 +28,27 @@
 
 typedef __int128 coord_t;
 
-/* How many siblings ahead the walk fetches regions. */
-#define RENDER_PREFETCH_KIDS 4
+/* How many children ahead the walk fetches the inner ones. */
+#define RENDER_PREFETCH_KIDS 12
 /* How many events ahead the sweep fetches leaves. */
-#define RENDER_PREFETCH 16
+#define RENDER_PREFETCH 32
 
 /* Nesting deeper than this is refused rather than risking the stack. */
 #define RENDER_MAX_DEPTH 256
 
-/* Clipped leaves lie within [0, 2^64): first and last fit in 64 bits. */
+/*
+ * A terminal region's clipped interval, found by the walk; its first and
+ * last bytes (within [0, 2^64)) are in the sweep's events. What the sweep
+ * reads of it, at random, is kept small: a large tree's leaves do not fit
+ * in a cache.
+ */
 struct leaf {
-    coord_t origin; /* address of the region's byte 0 */
-    gpa_t first;
-    gpa_t last;
+    /* The address of the region's byte 0, modulo 2^64: an address in the
+     * leaf less this is the byte's offset in the region (which is below
+     * 2^64), even where the origin itself lies below 0. */
+    uint64_t origin;
     struct mem_region *mr;
-    /* (mr)'s, read while the walk has it in cache. */
+    /* (mr)'s, from the walk's record of it. */
     const struct mr_ops *ops;
     void *opaque;
     uint8_t kind;
@@ -54,35 +62,161 @@ struct event {
     uint64_t rank;
 };
 
+/* The walk's output: leaf i starts at starts[i] and ends at ends[i]. */
 struct render {
     struct leaf *leaves;
+    struct event *starts;
+    struct event *ends;
     size_t nr;
     size_t cap;
     int err;
 };
 
-static void add_leaf(struct render *r, const struct leaf *l)
+/* Room for one more leaf: 0 or -ENOMEM (the arrays grow together). */
+static int leaves_reserve(struct render *r)
 {
-    if (r->nr == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        struct leaf *n = realloc(r->leaves, cap * sizeof(*n));
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    struct leaf *l;
+    struct event *st, *en;
 
-        if (!n) {
-            r->err = -ENOMEM;
-            return;
-        }
-        r->leaves = n;
-        r->cap = cap;
+    if (r->nr < r->cap) {
+        return 0;
     }
-    r->leaves[r->nr++] = *l;
+    l = realloc(r->leaves, cap * sizeof(*l));
+    if (l) {
+        r->leaves = l;
+    }
+    st = realloc(r->starts, cap * sizeof(*st));
+    if (st) {
+        r->starts = st;
+    }
+    en = realloc(r->ends, cap * sizeof(*en));
+    if (en) {
+        r->ends = en;
+    }
+    if (!l || !st || !en) {
+        return -ENOMEM;
+    }
+    r->cap = cap;
+    return 0;
 }
 
+/* A leaf of [first, last] of the region whose byte 0 is at (origin). */
+static void add_leaf(struct render *r, gpa_t first, gpa_t last, coord_t origin,
+                     struct mem_region *mr, const struct mr_ops *ops,
+                     void *opaque, uint8_t kind, bool readonly, bool log)
+{
+    size_t i = r->nr;
+
+    if (leaves_reserve(r) < 0) {
+        r->err = -ENOMEM;
+        return;
+    }
+    r->leaves[i] = (struct leaf){
+        .origin = (uint64_t)origin,
+        .mr = mr,
+        .ops = ops,
+        .opaque = opaque,
+        .kind = kind,
+        .readonly = readonly,
+        .log_dirty = log,
+    };
+    r->starts[i] = (struct event){first, i};
+    r->ends[i] = (struct event){last, i};
+    r->nr++;
+}
+
+static void walk(struct render *r, struct mem_region *mr, coord_t origin,
+                 coord_t clip_lo, coord_t clip_hi, bool readonly, bool log,
+                 unsigned depth);
+
+/*
+ * Fetch what walking the child record (k) will read outside the child
+ * array: an inner child's struct, an alias's target.
+ */
+static inline void fetch_kid(const struct mr_kid *k)
+{
+    const char *mr = NULL;
+
+    if (k->kind == MR_ALIAS) {
+        mr = (const char *)k->alias;
+    } else if (k->inner) {
+        mr = (const char *)k->mr;
+    }
+    if (mr) {
+        /* The fields a walk reads (the struct's first 68 bytes), wherever
+         * the struct starts: two lines. */
+        __builtin_prefetch(mr);
+        __builtin_prefetch(mr + 67);
+    }
+}
+
+/*
+ * The children of a region placed at (origin) and clipped to [lo, hi),
+ * read from its child array: a terminal child becomes a leaf from its
+ * record alone, an alias goes to its target, and only an inner child's own
+ * struct is read (in a large tree, each of those reads is a cache miss:
+ * they are fetched ahead).
+ */
+static void walk_kids(struct render *r, const struct mem_region *mr,
+                      coord_t origin, coord_t lo, coord_t hi, bool readonly,
+                      bool log, unsigned depth)
+{
+    uint32_t n = mr->nr_kids;
+
+    for (uint32_t i = 0; i < n; i++) {
+        const struct mr_kid *k = &mr->kids[i];
+        coord_t start = origin + (coord_t)k->addr, klo, khi;
+
+        /* Three steps ahead: the records themselves (each container's
+         * array lies anywhere in memory), what the records point to, and
+         * an inner child's own child array. */
+        if (i + 2 * RENDER_PREFETCH_KIDS < n) {
+            __builtin_prefetch(&mr->kids[i + 2 * RENDER_PREFETCH_KIDS]);
+        }
+        if (i + RENDER_PREFETCH_KIDS < n) {
+            fetch_kid(&mr->kids[i + RENDER_PREFETCH_KIDS]);
+        }
+        if (i + RENDER_PREFETCH_KIDS / 2 < n &&
+            mr->kids[i + RENDER_PREFETCH_KIDS / 2].inner) {
+            __builtin_prefetch(mr->kids[i + RENDER_PREFETCH_KIDS / 2].mr->kids);
+        }
+        if (!k->shown) {
+            continue;
+        }
+        if (k->inner) {
+            walk(r, k->mr, start, lo, hi, readonly, log, depth + 1);
+            continue;
+        }
+        klo = start > lo ? start : lo;
+        khi = start + (coord_t)k->last + 1;
+        if (khi > hi) {
+            khi = hi;
+        }
+        if (klo >= khi || r->err) {
+            continue;
+        }
+        if (k->kind == MR_ALIAS) {
+            if (depth + 1 > RENDER_MAX_DEPTH) {
+                r->err = -ELOOP;
+                return;
+            }
+            walk(r, k->alias, start - (coord_t)k->alias_offset, klo, khi,
+                 readonly || k->readonly, log || k->log_dirty, depth + 2);
+            continue;
+        }
+        add_leaf(r, (gpa_t)klo, (gpa_t)(khi - 1), start, k->mr, k->ops,
+                 k->opaque, k->kind, readonly || k->readonly,
+                 log || k->log_dirty);
+    }
+}
+
+/* (mr), placed at (origin), clipped to [clip_lo, clip_hi). */
 static void walk(struct render *r, struct mem_region *mr, coord_t origin,
                  coord_t clip_lo, coord_t clip_hi, bool readonly, bool log,
                  unsigned depth)
 {
     coord_t lo, hi;
-    struct mem_region *c;
 
     if (!mr->enabled || mr->size == 0 || r->err) {
         return;
@@ -107,34 +241,10 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
              log, depth + 1);
         return;
     }
-    for (uint32_t i = 0; i < mr->nr_kids; i++) {
-        c = mr->kids[i];
-        /* Siblings lie anywhere in memory, and a large tree misses the
-         * cache on each: fetch those a few ahead while this one's
-         * subtree is walked. */
-        if (i + RENDER_PREFETCH_KIDS < mr->nr_kids) {
-            const char *ahead =
-                (const char *)mr->kids[i + RENDER_PREFETCH_KIDS];
-
-            /* Its first 64 bytes, wherever they start (two lines). */
-            __builtin_prefetch(ahead);
-            __builtin_prefetch(ahead + 63);
-        }
-        walk(r, c, origin + (coord_t)c->addr, lo, hi, readonly, log, depth + 1);
-    }
+    walk_kids(r, mr, origin, lo, hi, readonly, log, depth);
     if (mr->kind != MR_CONTAINER) {
-        struct leaf l = {
-            .first = (gpa_t)lo,
-            .last = (gpa_t)(hi - 1),
-            .origin = origin,
-            .mr = mr,
-            .ops = mr->ops,
-            .opaque = mr->opaque,
-            .kind = (uint8_t)mr->kind,
-            .readonly = readonly,
-            .log_dirty = log,
-        };
-        add_leaf(r, &l);
+        add_leaf(r, (gpa_t)lo, (gpa_t)(hi - 1), origin, mr, mr->ops, mr->opaque,
+                 (uint8_t)mr->kind, readonly, log);
     }
 }
 
@@ -225,29 +335,82 @@ static void heap_pop(struct heap *h)
     }
 }
 
+#define VIEW_HUGE (2u << 20)
+
+/* What view_array() gives for (bytes). */
+static size_t view_array_bytes(size_t bytes, size_t align)
+{
+    if (bytes >= VIEW_HUGE) {
+        return (bytes + VIEW_HUGE - 1) & ~(size_t)(VIEW_HUGE - 1);
+    }
+    bytes = (bytes + align - 1) & ~(align - 1);
+    return bytes ? bytes : align;
+}
+
+/*
+ * The ranges array of the last large view freed, kept for the next render
+ * of a view about as large: a render writes its view into fresh memory,
+ * and fresh memory costs a page fault and the zeroing of a 2 MiB page per
+ * 2 MiB, which a tree of 100,000 regions would otherwise pay at every
+ * render (a seventh of its time). One array at most is kept.
+ */
+static struct {
+    pthread_mutex_t lock;
+    void *p;
+    size_t bytes;
+} spare = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The spare array if it has room for (*bytes) and is not much larger;
+ * (*bytes) becomes its size. */
+static void *spare_take(size_t *bytes)
+{
+    void *p = NULL;
+
+    pthread_mutex_lock(&spare.lock);
+    if (spare.p && spare.bytes >= *bytes && spare.bytes / 2 <= *bytes) {
+        p = spare.p;
+        *bytes = spare.bytes;
+        spare.p = NULL;
+    }
+    pthread_mutex_unlock(&spare.lock);
+    return p;
+}
+
+/* Keep (p), a view array of (bytes), as the spare (in place of the
+ * previous one), or free it when small. */
+static void spare_put(void *p, size_t bytes)
+{
+    void *old = p;
+
+    if (bytes >= VIEW_HUGE) {
+        pthread_mutex_lock(&spare.lock);
+        old = spare.p;
+        spare.p = p;
+        spare.bytes = bytes;
+        pthread_mutex_unlock(&spare.lock);
+    }
+    free(old);
+}
+
 /*
  * Memory for a view's arrays, aligned to (align), not zeroed (whoever
  * fills a view writes every element it counts; a render's upper bound of
  * ranges is twice what it uses, and zeroing it would cost more than the
- * render). Arrays of 2 MiB
- * and more (views of tens of thousands of ranges) are 2 MiB-aligned and
- * asked for transparent huge pages: a lookup then misses the TLB once
- * instead of once per level.
+ * render). Arrays of 2 MiB and more (views of tens of thousands of ranges)
+ * are 2 MiB-aligned and asked for transparent huge pages: a lookup then
+ * misses the TLB once instead of once per level.
  */
 static void *view_array(size_t bytes, size_t align)
 {
-    size_t huge = 2u << 20;
     void *p;
 
-    if (bytes >= huge) {
-        bytes = (bytes + huge - 1) & ~(huge - 1);
-        p = aligned_alloc(huge, bytes);
-        if (p) {
-            (void)madvise(p, bytes, MADV_HUGEPAGE);
-        }
-    } else {
-        bytes = (bytes + align - 1) & ~(align - 1);
-        p = aligned_alloc(align, bytes ? bytes : align);
+    bytes = view_array_bytes(bytes, align);
+    if (bytes < VIEW_HUGE) {
+        return aligned_alloc(align, bytes);
+    }
+    p = aligned_alloc(VIEW_HUGE, bytes);
+    if (p) {
+        (void)madvise(p, bytes, MADV_HUGEPAGE);
     }
     return p;
 }
@@ -255,16 +418,21 @@ static void *view_array(size_t bytes, size_t align)
 struct flatview *flatview_alloc(size_t cap)
 {
     struct flatview_box *box = calloc(1, sizeof(*box));
+    size_t bytes = view_array_bytes(cap * sizeof(struct flat_range), 64);
 
     if (!box) {
         return NULL;
     }
     if (cap) {
-        box->fv.ranges = view_array(cap * sizeof(struct flat_range), 64);
+        box->fv.ranges = bytes >= VIEW_HUGE ? spare_take(&bytes) : NULL;
+        if (!box->fv.ranges) {
+            box->fv.ranges = view_array(bytes, 64);
+        }
         if (!box->fv.ranges) {
             free(box);
             return NULL;
         }
+        box->ranges_bytes = bytes;
     }
     return &box->fv;
 }
@@ -277,26 +445,49 @@ void flatview_free(struct flatview *fv)
         return;
     }
     box = flatview_box_of(fv);
-    free(fv->ranges);
+    spare_put(fv->ranges, box->ranges_bytes);
     free(fv->index);
     free(box);
 }
 
-static void emit(struct flatview *fv, const struct leaf *l, coord_t first,
-                 coord_t end)
+/* Write (fr) as the view's next range, past the cache (see emit()). */
+static void put_range(struct flatview *fv, const struct flat_range *fr)
 {
-    uint64_t offset = (uint64_t)(first - l->origin);
-    struct flat_range *prev = fv->nr ? &fv->ranges[fv->nr - 1] : NULL;
+    const __m128i *src = (const __m128i *)fr;
+    __m128i *dst = (__m128i *)&fv->ranges[fv->nr];
 
-    if (prev && prev->mr == l->mr && (coord_t)prev->last + 1 == first &&
-        prev->readonly == l->readonly && prev->log_dirty == l->log_dirty &&
+    _mm_stream_si128(dst, _mm_load_si128(src));
+    _mm_stream_si128(dst + 1, _mm_load_si128(src + 1));
+    _mm_stream_si128(dst + 2, _mm_load_si128(src + 2));
+    _mm_stream_si128(dst + 3, _mm_load_si128(src + 3));
+    _mm_stream_si64((long long *)&fv->index[fv->nr], (long long)fr->first);
+    fv->nr++;
+}
+
+/*
+ * Extend the range being built, (*cur), with [first, end) of (l), or put
+ * it in the view and start the next. A large view does not fit in a cache:
+ * its ranges are written whole, once, with stores that do not first read
+ * the lines they fill.
+ */
+static void emit(struct flatview *fv, struct flat_range *cur, bool *open,
+                 const struct leaf *l, coord_t first, coord_t end)
+{
+    uint64_t offset = (uint64_t)first - l->origin;
+
+    if (*open && cur->mr == l->mr && (coord_t)cur->last + 1 == first &&
+        cur->readonly == l->readonly && cur->log_dirty == l->log_dirty &&
         /* 128-bit: offsets near 2^64 must not wrap into a match. */
-        (mr_size_t)prev->offset + (prev->last - prev->first) + 1 ==
+        (mr_size_t)cur->offset + (cur->last - cur->first) + 1 ==
             (mr_size_t)offset) {
-        prev->last = (gpa_t)(end - 1);
+        cur->last = (gpa_t)(end - 1);
         return;
     }
-    fv->ranges[fv->nr++] = (struct flat_range){
+    if (*open) {
+        put_range(fv, cur);
+    }
+    *open = true;
+    *cur = (struct flat_range){
         .first = (gpa_t)first,
         .last = (gpa_t)(end - 1),
         .mr = l->mr,
@@ -314,13 +505,16 @@ static void emit(struct flatview *fv, const struct leaf *l, coord_t first,
 #define INDEX_FANOUT 8
 #define INDEX_ALIGN 64
 
-static int flatview_build_index(struct flatview *fv)
+/*
+ * Lay out the index of a view of (len) ranges in (fv): n + n/8 + n/64 +
+ * ... keys, each level rounded up to whole blocks. Returns the number of
+ * keys; it grows with (len).
+ */
+static size_t index_layout(struct flatview *fv, size_t len)
 {
-    size_t total = 0, len = fv->nr, off, i;
+    size_t total = 0;
     unsigned l;
 
-    /* Size the levels first: n + n/8 + n/64 + ... keys, each level
-     * rounded up to whole blocks. */
     for (l = 0;; l++) {
         fv->level_len[l] = len;
         fv->level_off[l] = total;
@@ -331,14 +525,25 @@ static int flatview_build_index(struct flatview *fv)
         len = (len + INDEX_FANOUT - 1) / INDEX_FANOUT;
     }
     fv->levels = l + 1;
-    fv->index = view_array((total ? total : INDEX_FANOUT) * sizeof(*fv->index),
-                           INDEX_ALIGN);
-    if (!fv->index) {
-        return -ENOMEM;
-    }
-    for (i = 0; i < fv->nr; i++) {
-        fv->index[i] = fv->ranges[i].first;
-    }
+    return total ? total : INDEX_FANOUT;
+}
+
+/* Room for the index of a view of up to (cap) ranges, whose level 0 (each
+ * range's first address) emit() writes: 0 or -ENOMEM. */
+static int index_alloc(struct flatview *fv, size_t cap)
+{
+    fv->index =
+        view_array(index_layout(fv, cap) * sizeof(*fv->index), INDEX_ALIGN);
+    return fv->index ? 0 : -ENOMEM;
+}
+
+/* The index's levels above 0, once the view has all its ranges. */
+static void index_finish(struct flatview *fv)
+{
+    size_t off, i;
+    unsigned l;
+
+    index_layout(fv, fv->nr);
     for (l = 1; l < fv->levels; l++) {
         const gpa_t *below = fv->index + fv->level_off[l - 1];
 
@@ -347,18 +552,19 @@ static int flatview_build_index(struct flatview *fv)
             fv->index[off + i] = below[i * INDEX_FANOUT];
         }
     }
-    return 0;
 }
 
 int flatview_render(struct mem_region *root, mr_size_t limit,
                     struct flatview **out)
 {
     struct render r = {0};
-    struct event *buf = NULL, *starts, *ends;
+    struct event *tmp = NULL, *starts, *ends;
     struct heap h = {0};
     uint8_t *ended = NULL;
     struct flatview *fv = NULL;
-    size_t n, is = 0, ie = 0, i;
+    struct flat_range cur;
+    bool open = false;
+    size_t n, is = 0, ie = 0;
     int ret = -ENOMEM;
 
     walk(&r, root, 0, 0, (coord_t)limit, false, false, 0);
@@ -369,18 +575,20 @@ int flatview_render(struct mem_region *root, mr_size_t limit,
     n = r.nr;
     /* Each leaf start can open at most one range, each end at most one. */
     fv = flatview_alloc(n ? 2 * n : 1);
-    buf = malloc((n ? n : 1) * 4 * sizeof(*buf));
+    tmp = malloc((n ? n : 1) * sizeof(*tmp));
     h.v = malloc((n ? n : 1) * sizeof(*h.v));
     ended = calloc(n ? n : 1, 1);
-    if (!fv || !buf || !h.v || !ended) {
+    if (!fv || !tmp || !h.v || !ended || index_alloc(fv, n ? 2 * n : 1) < 0) {
         goto out;
     }
-    for (i = 0; i < n; i++) {
-        buf[i] = (struct event){r.leaves[i].first, i};
-        buf[2 * n + i] = (struct event){r.leaves[i].last, i};
-    }
-    starts = radix_sort(buf, buf + n, n);
-    ends = radix_sort(buf + 2 * n, buf + 3 * n, n);
+    /* The sorted arrays are either the walk's or (tmp): a pass that moves
+     * (tmp) into its place hands back the walk's array as the next tmp. */
+    starts = radix_sort(r.starts, tmp, n);
+    tmp = starts == r.starts ? tmp : r.starts;
+    ends = radix_sort(r.ends, tmp, n);
+    tmp = ends == r.ends ? tmp : r.ends;
+    r.starts = starts;
+    r.ends = ends;
 
     while (is < n || ie < n) {
         coord_t x = (coord_t)ends[ie < n ? ie : 0].key + 1;
@@ -414,13 +622,16 @@ int flatview_render(struct mem_region *root, mr_size_t limit,
             if (is < n && (coord_t)starts[is].key < next) {
                 next = (coord_t)starts[is].key;
             }
-            emit(fv, &r.leaves[h.v[0]], x, next);
+            emit(fv, &cur, &open, &r.leaves[h.v[0]], x, next);
         }
     }
-    ret = flatview_build_index(fv);
-    if (ret < 0) {
-        goto out;
+    if (open) {
+        put_range(fv, &cur);
     }
+    /* The streamed stores are weakly ordered: done before the view is
+     * published. */
+    _mm_sfence();
+    index_finish(fv);
     *out = fv;
     fv = NULL;
     ret = 0;
@@ -428,7 +639,9 @@ out:
     flatview_free(fv);
     free(ended);
     free(h.v);
-    free(buf);
+    free(tmp);
+    free(r.ends);
+    free(r.starts);
     free(r.leaves);
     return ret;
 }

@@ -52,7 +52,9 @@ static bool naive_visit(const struct mem_region *mr, mr_size_t rel, bool ro,
     /* Children in stored order: highest priority first, and among equal
      * priorities the one added last first. The first one that answers
      * wins; one that does not (hole, disabled) lets the next show. */
-    for (const struct mem_region *c = mr->children; c; c = c->next) {
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        const struct mem_region *c = mr->kids[i].mr;
+
         if (rel < c->addr) {
             continue;
         }
@@ -133,7 +135,9 @@ static void naive_collect(const struct mem_region *mr, __int128 base,
                       depth + 1, p);
         return;
     }
-    for (const struct mem_region *c = mr->children; c; c = c->next) {
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        const struct mem_region *c = mr->kids[i].mr;
+
         naive_collect(c, base + (__int128)c->addr, start, end, depth + 1, p);
     }
 }
@@ -158,7 +162,9 @@ static bool naive_reaches_depth(const struct mem_region *mr,
         naive_reaches_depth(mr->alias, target, depth + 1)) {
         return true;
     }
-    for (const struct mem_region *c = mr->children; c; c = c->next) {
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        const struct mem_region *c = mr->kids[i].mr;
+
         if (naive_reaches_depth(c, target, depth + 1)) {
             return true;
         }

@@ -153,8 +153,8 @@ static void dump_region(const struct mem_region *mr, unsigned depth)
                 mr->alias->name ? mr->alias->name : "?", mr->alias_offset);
     }
     fputc('\n', stderr);
-    for (const struct mem_region *c = mr->children; c; c = c->next) {
-        dump_region(c, depth + 1);
+    for (uint32_t i = 0; i < mr->nr_kids; i++) {
+        dump_region(mr->kids[i].mr, depth + 1);
     }
 }
 
@@ -605,7 +605,7 @@ static void op_destroy(struct world *w)
     if (i < 0) {
         return;
     }
-    busy = reg(w, i)->container || reg(w, i)->children ||
+    busy = reg(w, i)->container || reg(w, i)->nr_kids ||
            is_alias_target(w, (unsigned)i);
     wlog(w, "%u: destroy %s%s\n", w->step, nm(w, i), busy ? " (busy)" : "");
     rc = mr_destroy(reg(w, i));

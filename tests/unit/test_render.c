@@ -626,6 +626,34 @@ static struct mem_region *build_terminal_with_children(struct tree *t)
     return root;
 }
 
+/*
+ * Edits after the regions are attached: a RAM region shrunk, an alias
+ * moved, subregions added to and removed from an attached terminal region.
+ * A render reads a container's record of each child, which every edit must
+ * refresh.
+ */
+static struct mem_region *build_edits_attached(struct tree *t)
+{
+    struct mem_region *root = mk_container(t, "root", UINT64_MAX);
+    struct mem_region *ram = mk_ram(t, "ram", 0x4000);
+    struct mem_region *dev = mk_io(t, "dev", 0x1000);
+    struct mem_region *gone = mk_io(t, "gone", 0x100);
+    struct mem_region *al = mk_alias(t, "al", ram, 0, 0x1000);
+
+    add(t, root, 0, mk_io(t, "io", 0x10000), 0);
+    add(t, root, 0, ram, 1);
+    add(t, root, 0x8000, dev, 1);
+    add(t, root, 0x9000, al, 1);
+    add(t, dev, 0x20, gone, 0);
+    add(t, dev, 0x10, mk_io(t, "sub", 0x10), 1);
+    if (!t->err) {
+        tree_note(t, mr_resize(ram, 0x2000), "mr_resize");
+        tree_note(t, mr_set_alias_offset(al, 0x1000), "mr_set_alias_offset");
+        tree_note(t, mr_del_subregion(dev, gone), "mr_del_subregion");
+    }
+    return root;
+}
+
 static struct mem_region *build_readonly_alias(struct tree *t)
 {
     struct mem_region *root = mk_container(t, "root", UINT64_MAX);
@@ -823,6 +851,13 @@ static const struct render_case cases[] = {
      build_merge_transparent,
      0,
      {RW(0x0, 0xffff, "dev", 0)}},
+    {"edits after attaching",
+     build_edits_attached,
+     0,
+     {RW(0, 0x1fff, "ram", 0), RW(0x2000, 0x7fff, "io", 0x2000),
+      RW(0x8000, 0x800f, "dev", 0), RW(0x8010, 0x801f, "sub", 0),
+      RW(0x8020, 0x8fff, "dev", 0x20), RW(0x9000, 0x9fff, "ram", 0x1000),
+      RW(0xa000, 0xffff, "io", 0xa000)}},
     {"terminal region with children",
      build_terminal_with_children,
      0,
