@@ -130,6 +130,15 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
                  coord_t clip_lo, coord_t clip_hi, bool readonly, bool log,
                  unsigned depth);
 
+/* [start, start + size) within [lo, hi), in (*clo, *chi): false if empty. */
+static inline bool clip(coord_t start, coord_t size, coord_t lo, coord_t hi,
+                        coord_t *clo, coord_t *chi)
+{
+    *clo = start > lo ? start : lo;
+    *chi = start + size < hi ? start + size : hi;
+    return *clo < *chi;
+}
+
 /*
  * Fetch what walking the child record (k) will read outside the child
  * array: an inner child's struct, an alias's target.
@@ -188,15 +197,12 @@ static void walk_kids(struct render *r, const struct mem_region *mr,
             walk(r, k->mr, start, lo, hi, readonly, log, depth + 1);
             continue;
         }
-        klo = start > lo ? start : lo;
-        khi = start + (coord_t)k->last + 1;
-        if (khi > hi) {
-            khi = hi;
-        }
-        if (klo >= khi || r->err) {
+        if (!clip(start, (coord_t)k->last + 1, lo, hi, &klo, &khi) || r->err) {
             continue;
         }
         if (k->kind == MR_ALIAS) {
+            /* The alias's own level, which walk() checks for a region it
+             * enters. */
             if (depth + 1 > RENDER_MAX_DEPTH) {
                 r->err = -ELOOP;
                 return;
@@ -225,12 +231,7 @@ static void walk(struct render *r, struct mem_region *mr, coord_t origin,
         r->err = -ELOOP;
         return;
     }
-    lo = origin > clip_lo ? origin : clip_lo;
-    hi = origin + (coord_t)mr->size;
-    if (hi > clip_hi) {
-        hi = clip_hi;
-    }
-    if (lo >= hi) {
+    if (!clip(origin, (coord_t)mr->size, clip_lo, clip_hi, &lo, &hi)) {
         return;
     }
     readonly |= mr->readonly;
