@@ -8,7 +8,7 @@
  * RSDT, then each table they list, checking signatures, lengths, every
  * checksum, that everything lies in the documented window, and the fields
  * Linux relies on (MADT entries for 1 to 254 CPUs, FADT PM1 blocks, reset
- * register and flags, the exact \_S5 AML in the DSDT).
+ * register and flags, the exact \_S5 AML and keyboard device in the DSDT).
  *
  * The device is placed at its usual ports in an "io" address space and
  * driven with as_access(), so its declared access sizes are checked too;
@@ -382,6 +382,39 @@ static uint32_t check_virtio_dev(const uint8_t *p,
     return 2 + len;
 }
 
+/* Device (KBD_) { Name (_HID, "PNP0303") Name (_CRS, ...) } at (p): ports
+ * 0x60 and 0x64 and IRQ 1; returns its size. */
+static uint32_t check_kbd_dev(const uint8_t *p)
+{
+    /* IO (Decode16, 0x60, 0x60, 1, 1), IO (... 0x64 ...), IRQNoFlags {1},
+     * end tag. */
+    static const uint8_t crs[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01,
+                                  0x01, 0x47, 0x01, 0x64, 0x00, 0x64, 0x00,
+                                  0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00};
+    static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0d, 'P',
+                                  'N',  'P', '0', '3', '0', '3',  0};
+    unsigned n, bn;
+    uint32_t len, blen;
+    const uint8_t *o;
+
+    CHECK(p[0] == 0x5b && p[1] == 0x82, "keyboard: DeviceOp");
+    len = pkg_len(p + 2, &n);
+    CHECK(memcmp(p + 2 + n, "KBD_", 4) == 0, "keyboard named KBD_");
+    o = p + 2 + n + 4;
+    CHECK(memcmp(o, hid, sizeof(hid)) == 0, "keyboard _HID \"PNP0303\"");
+    o += sizeof(hid);
+    CHECK(o[0] == 0x08 && memcmp(o + 1, "_CRS", 4) == 0 && o[5] == 0x11,
+          "keyboard: Name (_CRS, Buffer ...)");
+    blen = pkg_len(o + 6, &bn);
+    CHECK(o[6 + bn] == 0x0a && o[7 + bn] == sizeof(crs),
+          "keyboard: a %zu-byte buffer", sizeof(crs));
+    CHECK(memcmp(o + 8 + bn, crs, sizeof(crs)) == 0,
+          "keyboard: ports 0x60 and 0x64, IRQ 1, nothing else");
+    EXPECT_EQ(blen, bn + 2 + sizeof(crs), "keyboard: buffer length");
+    EXPECT_EQ(o + 6 + blen - p, 2 + len, "keyboard: _HID and _CRS fill it");
+    return 2 + len;
+}
+
 static void check_dsdt(const struct fake_mem *m, const struct acpi_config *cfg,
                        const struct found *f)
 {
@@ -399,17 +432,14 @@ static void check_dsdt(const struct fake_mem *m, const struct acpi_config *cfg,
     CHECK(memcmp(m->bytes + f->dsdt + 36, s5, sizeof(s5)) == 0,
           "DSDT AML is not Name (_S5, Package (4) { 5, 5, 0, 0 })");
     EXPECT_EQ(ACPI_PM_SLP_TYP_S5, 5, "the device's S5 value");
-    if (cfg->nr_virtio == 0) {
-        EXPECT_EQ(len, 36 + sizeof(s5), "DSDT length: the _S5 object only");
-        return;
-    }
-    /* Scope (\_SB) { Device (VR00) ... } */
+    /* Scope (\_SB) { Device (KBD_) ... Device (VR00) ... } */
     CHECK(p[0] == 0x10, "DSDT: ScopeOp after _S5");
     slen = pkg_len(p + 1, &n);
     EXPECT_EQ(36 + sizeof(s5) + 1 + slen, len, "the scope ends the DSDT");
     CHECK(p[1 + n] == '\\' && memcmp(p + 2 + n, "_SB_", 4) == 0,
           "Scope (\\_SB)");
     off = 1 + n + 5;
+    off += check_kbd_dev(p + off);
     for (unsigned i = 0; i < cfg->nr_virtio && off < 1 + slen; i++) {
         off += check_virtio_dev(p + off, &cfg->virtio[i], i);
     }

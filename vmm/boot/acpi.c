@@ -138,13 +138,18 @@ _Static_assert(sizeof(dsdt_aml) == 6 + 8, "the PkgLength above is 8");
 _Static_assert(ACPI_PM_SLP_TYP_S5 >= 0 && ACPI_PM_SLP_TYP_S5 < 8,
                "SLP_TYP is a 3-bit field");
 
-/* The virtio-mmio devices: Scope (\_SB) { Device (VRnn) {...} ... }. */
+/* Scope (\_SB) { Device (KBD_) {...} Device (VRnn) {...} ... }. */
 #define AML_STRING_PREFIX 0x0d
 #define AML_SCOPE_OP 0x10
 #define AML_BUFFER_OP 0x11
 #define AML_ROOT_CHAR 0x5c
 #define AML_EXT_OP 0x5b
 #define AML_DEVICE_OP 0x82
+/* Small resources: I/O port (8 bytes), IRQ without flags (3); ACPI 6.0,
+ * 6.4.2.5 and 6.4.2.1. */
+#define RES_IO 0x47
+#define RES_IO_DECODE16 0x01
+#define RES_IRQ_NO_FLAGS 0x22
 /* Memory32Fixed (12 bytes), Extended Interrupt with one interrupt (9),
  * End Tag (2): ACPI 6.0, 6.4.3.4, 6.4.3.6, 6.4.2.9. */
 #define RES_MEM32_FIXED 0x86
@@ -152,14 +157,43 @@ _Static_assert(ACPI_PM_SLP_TYP_S5 >= 0 && ACPI_PM_SLP_TYP_S5 < 8,
 #define RES_END 0x79
 #define RES_MEM_RW 0x01
 #define RES_IRQ_CONSUMER_EDGE 0x03
+
+/*
+ * The keyboard controller (devices/i8042.c), for the OS's PNP scan:
+ * Device (KBD_) { Name (_HID, "PNP0303") Name (_CRS, ResourceTemplate ()
+ * { IO (Decode16, 0x60, 0x60, 1, 1) IO (Decode16, 0x64, 0x64, 1, 1)
+ * IRQNoFlags () {1} }) }. There is no PNP0F13 (the mouse port): nothing
+ * is attached to the controller's aux side and the board wires no IRQ 12,
+ * and an OS that finds the keyboard without it leaves the aux port alone
+ * (Linux probing without PNP waits 250 ms for an aux interrupt).
+ */
+#define KBD_CRS_LEN (8 + 8 + 3 + 2)
+static const uint8_t kbd_aml[] = {
+    /* Device (KBD_) { */
+    AML_EXT_OP, AML_DEVICE_OP, 1 + 4 + 14 + 30, 'K', 'B', 'D', '_',
+    /* Name (_HID, "PNP0303") */
+    AML_NAME_OP, '_', 'H', 'I', 'D', AML_STRING_PREFIX, 'P', 'N', 'P', '0', '3',
+    '0', '3', 0,
+    /* Name (_CRS, Buffer (21) { */
+    AML_NAME_OP, '_', 'C', 'R', 'S', AML_BUFFER_OP, 1 + 2 + KBD_CRS_LEN,
+    AML_BYTE_PREFIX, KBD_CRS_LEN,
+    /* IO (Decode16, 0x60, 0x60, 1, 1) */
+    RES_IO, RES_IO_DECODE16, 0x60, 0, 0x60, 0, 1, 1,
+    /* IO (Decode16, 0x64, 0x64, 1, 1) */
+    RES_IO, RES_IO_DECODE16, 0x64, 0, 0x64, 0, 1, 1,
+    /* IRQNoFlags () {1}, the end tag (checksum 0: "treated as correct") */
+    RES_IRQ_NO_FLAGS, 1u << 1, 0, RES_END, 0};
+_Static_assert(sizeof(kbd_aml) == 2 + 1 + 4 + 14 + 30,
+               "the device's PkgLength above");
+
 #define VIRTIO_CRS_LEN (12 + 9 + 2)
 /* A Device (VRnn) with _HID, _UID and _CRS, PkgLength one byte. */
 #define VIRTIO_DEV_BODY (4 + 15 + 7 + (1 + 4 + 1 + 1 + 2 + VIRTIO_CRS_LEN))
 #define VIRTIO_DEV_LEN (2 + 1 + VIRTIO_DEV_BODY)
 _Static_assert(1 + VIRTIO_DEV_BODY < 64, "a device's PkgLength is one byte");
-/* The scope's PkgLength takes two bytes (64..4095). */
-#define VIRTIO_SCOPE_LEN(n) (1 + 2 + 5 + (n)*VIRTIO_DEV_LEN)
-_Static_assert(VIRTIO_SCOPE_LEN(ACPI_MAX_VIRTIO) - 1 < 4096,
+/* The scope's PkgLength takes two bytes (up to 4095). */
+#define SB_SCOPE_LEN(n) (1 + 2 + 5 + sizeof(kbd_aml) + (n)*VIRTIO_DEV_LEN)
+_Static_assert(SB_SCOPE_LEN(ACPI_MAX_VIRTIO) - 1 < 4096,
                "the scope's PkgLength fits in two bytes");
 
 #define XSDT_REVISION 1
@@ -207,8 +241,7 @@ static bool acpi_layout(int nr_cpus, size_t nr_virtio, struct acpi_layout *l)
     if (nr_cpus < 1 || nr_cpus > ACPI_MAX_CPUS || nr_virtio > ACPI_MAX_VIRTIO) {
         return false;
     }
-    l->dsdt_len = HDR_SIZE + sizeof(dsdt_aml) +
-                  (nr_virtio ? VIRTIO_SCOPE_LEN(nr_virtio) : 0);
+    l->dsdt_len = HDR_SIZE + sizeof(dsdt_aml) + SB_SCOPE_LEN(nr_virtio);
     l->rsdt_len = HDR_SIZE + SDT_ENTRIES * 4;
     l->xsdt_len = HDR_SIZE + SDT_ENTRIES * 8;
     l->madt_len = MADT_HDR_SIZE + (size_t)nr_cpus * MADT_LAPIC_SIZE +
@@ -340,21 +373,21 @@ static void build_dsdt(uint8_t *t, const struct acpi_config *cfg,
                        const struct acpi_layout *l)
 {
     uint8_t *p = t + HDR_SIZE + sizeof(dsdt_aml);
+    size_t len = SB_SCOPE_LEN(cfg->nr_virtio) - 1;
 
     put_header(t, "DSDT", l->dsdt_len, DSDT_REVISION);
     memcpy(t + HDR_SIZE, dsdt_aml, sizeof(dsdt_aml));
-    if (cfg->nr_virtio) {
-        size_t len = VIRTIO_SCOPE_LEN(cfg->nr_virtio) - 1;
-
-        *p++ = AML_SCOPE_OP;
-        *p++ = (uint8_t)(0x40 | (len & 0xf));
-        *p++ = (uint8_t)(len >> 4);
-        *p++ = AML_ROOT_CHAR;
-        memcpy(p, "_SB_", 4);
-        p += 4;
-        for (size_t i = 0; i < cfg->nr_virtio; i++) {
-            p = put_virtio_dev(p, &cfg->virtio[i], (unsigned)i);
-        }
+    /* Two bytes of PkgLength even when one would do. */
+    *p++ = AML_SCOPE_OP;
+    *p++ = (uint8_t)(0x40 | (len & 0xf));
+    *p++ = (uint8_t)(len >> 4);
+    *p++ = AML_ROOT_CHAR;
+    memcpy(p, "_SB_", 4);
+    p += 4;
+    memcpy(p, kbd_aml, sizeof(kbd_aml));
+    p += sizeof(kbd_aml);
+    for (size_t i = 0; i < cfg->nr_virtio; i++) {
+        p = put_virtio_dev(p, &cfg->virtio[i], (unsigned)i);
     }
     seal(t, l->dsdt_len);
 }

@@ -17,8 +17,10 @@
  *   FACS  version 2, 64 bytes (required unless HW_REDUCED_ACPI: OSPM's
  *         global lock lives in it, and ACPICA uses it once PM1_EN.GBL_EN
  *         reads back set, which it does here)
- *   DSDT  revision 2, AML: Name (_S5, Package (4) { 5, 5, 0, 0 }) and,
- *         when there are any, the virtio-mmio devices (acpi_virtio)
+ *   DSDT  revision 2, AML: Name (_S5, Package (4) { 5, 5, 0, 0 }) and
+ *         Scope (\_SB) with the keyboard controller (PNP0303 at ports
+ *         0x60 and 0x64, IRQ 1; no mouse port) and the virtio-mmio
+ *         devices (acpi_virtio)
  *   FACP  (FADT) revision 6.0, 276 bytes, not hardware-reduced: PM1a_EVT
  *         (4 bytes) and PM1a_CNT (2 bytes) at the configured ports, as
  *         both the 32-bit fields and X_ GAS (System I/O); no PM1b, PM2,
