@@ -173,7 +173,7 @@ void mem_sys_mark_changed_locked(struct mem_region *mr)
         return;
     }
     for (;;) {
-        aliased |= top->alias_refs != 0;
+        aliased |= top->aliases != NULL;
         if (!top->container) {
             break;
         }

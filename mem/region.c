@@ -123,7 +123,8 @@ int mr_init_alias(struct mem_region *mr, const char *name,
     }
     mr->alias = target;
     mr->alias_offset = offset;
-    target->alias_refs++;
+    mr->next_alias = target->aliases;
+    target->aliases = mr;
     /* An alias inherits the system of its target (and gives it its own
      * when it is attached later). */
     mem_sys_set(&mr->sys, mr_live_sys(target));
@@ -132,11 +133,16 @@ int mr_init_alias(struct mem_region *mr, const char *name,
 
 int mr_destroy(struct mem_region *mr)
 {
-    if (mr->container || mr->nr_kids || mr->alias_refs) {
+    if (mr->container || mr->nr_kids || mr->aliases) {
         return -EBUSY;
     }
     if (mr->alias) {
-        mr->alias->alias_refs--;
+        struct mem_region **p = &mr->alias->aliases;
+
+        while (*p != mr) {
+            p = &(*p)->next_alias;
+        }
+        *p = mr->next_alias;
     }
     if (mr->owns_block) {
         ram_block_free(mr->block);
@@ -225,6 +231,30 @@ static int mr_kids_reserve(struct mem_region *container)
     return 0;
 }
 
+/* (mr), an alias: its record describes the part of its target it shows
+ * when that target is a plain terminal region (direct), else only where
+ * the target is. */
+static void mr_kid_fill_alias(struct mr_kid *k, const struct mem_region *mr)
+{
+    const struct mem_region *t = mr->alias;
+
+    k->alias = mr->alias;
+    k->alias_offset = mr->alias_offset;
+    if (t->kind == MR_ALIAS || t->kind == MR_CONTAINER || t->nr_kids ||
+        !t->enabled || (mr_size_t)mr->alias_offset >= t->size || !k->shown) {
+        return;
+    }
+    k->direct = true;
+    k->kind = (uint8_t)t->kind;
+    k->ops = t->ops;
+    k->opaque = t->opaque;
+    k->readonly |= t->readonly;
+    k->log_dirty |= t->log_dirty;
+    if (t->size - mr->alias_offset < mr->size) {
+        k->last = (uint64_t)(t->size - mr->alias_offset - 1);
+    }
+}
+
 /* (mr) as its container's child array records it. */
 static void mr_kid_fill(struct mr_kid *k, struct mem_region *mr)
 {
@@ -240,8 +270,7 @@ static void mr_kid_fill(struct mr_kid *k, struct mem_region *mr)
                  (mr->kind == MR_CONTAINER || mr->nr_kids != 0),
     };
     if (mr->kind == MR_ALIAS) {
-        k->alias = mr->alias;
-        k->alias_offset = mr->alias_offset;
+        mr_kid_fill_alias(k, mr);
     } else {
         k->ops = mr->ops;
         k->opaque = mr->opaque;
@@ -259,13 +288,20 @@ static uint32_t mr_kid_index(const struct mem_region *container,
     return i;
 }
 
-/* Refresh (mr)'s record in its container after a change to (mr). */
+/* Refresh (mr)'s record in its container after a change to (mr), and the
+ * records of the aliases pointing at it (a direct one carries its
+ * target's state). */
 static void mr_kid_sync(struct mem_region *mr)
 {
     struct mem_region *container = mr->container;
 
     if (container) {
         mr_kid_fill(&container->kids[mr_kid_index(container, mr)], mr);
+    }
+    for (struct mem_region *a = mr->aliases; a; a = a->next_alias) {
+        if (a->container) {
+            mr_kid_fill(&a->container->kids[mr_kid_index(a->container, a)], a);
+        }
     }
 }
 

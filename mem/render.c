@@ -141,7 +141,8 @@ static inline bool clip(coord_t start, coord_t size, coord_t lo, coord_t hi,
 
 /*
  * Fetch what walking the child record (k) will read outside the child
- * array: an inner child's struct, an alias's target.
+ * array: an inner child's struct, an alias's target unless the record
+ * carries it.
  */
 static inline void fetch_kid(const struct mr_kid *k)
 {
@@ -162,10 +163,10 @@ static inline void fetch_kid(const struct mr_kid *k)
 
 /*
  * The children of a region placed at (origin) and clipped to [lo, hi),
- * read from its child array: a terminal child becomes a leaf from its
- * record alone, an alias goes to its target, and only an inner child's own
- * struct is read (in a large tree, each of those reads is a cache miss:
- * they are fetched ahead).
+ * read from its child array: a terminal child or a direct alias becomes a
+ * leaf from its record alone, another alias goes to its target, and only
+ * an inner child's own struct is read (in a large tree, each of those
+ * reads is a cache miss: they are fetched ahead).
  */
 static void walk_kids(struct render *r, const struct mem_region *mr,
                       coord_t origin, coord_t lo, coord_t hi, bool readonly,
@@ -197,7 +198,24 @@ static void walk_kids(struct render *r, const struct mem_region *mr,
             walk(r, k->mr, start, lo, hi, readonly, log, depth + 1);
             continue;
         }
+        if (k->direct && depth + 2 > RENDER_MAX_DEPTH) {
+            /* Its target would be walked too deep: fails as walk() would
+             * where the alias's own window shows. */
+            if (clip(start, (coord_t)k->mr->size, lo, hi, &klo, &khi) &&
+                !r->err) {
+                r->err = -ELOOP;
+                return;
+            }
+            continue;
+        }
         if (!clip(start, (coord_t)k->last + 1, lo, hi, &klo, &khi) || r->err) {
+            continue;
+        }
+        if (k->direct) {
+            add_leaf(r, (gpa_t)klo, (gpa_t)(khi - 1),
+                     start - (coord_t)k->alias_offset, k->alias, k->ops,
+                     k->opaque, k->kind, readonly || k->readonly,
+                     log || k->log_dirty);
             continue;
         }
         if (k->kind == MR_ALIAS) {

@@ -654,6 +654,37 @@ static struct mem_region *build_edits_attached(struct tree *t)
     return root;
 }
 
+/* Edits of regions seen only through attached aliases (and an alias of an
+ * alias): the aliases show each change of their targets. */
+static struct mem_region *build_edits_aliased(struct tree *t)
+{
+    struct mem_region *root = mk_container(t, "root", UINT64_MAX);
+    struct mem_region *ro = mk_io(t, "ro", 0x1000);
+    struct mem_region *ram = mk_ram(t, "ram", 0x4000);
+    struct mem_region *off = mk_io(t, "off", 0x1000);
+    struct mem_region *kid = mk_io(t, "kid", 0x1000);
+    struct mem_region *flat = mk_io(t, "flat", 0x1000);
+    struct mem_region *gone = mk_io(t, "gone", 0x10);
+    struct mem_region *a_ro = mk_alias(t, "a_ro", ro, 0, 0x1000);
+
+    add(t, flat, 0, gone, 0);
+    add(t, root, 0, a_ro, 0);
+    add(t, root, 0x10000, mk_alias(t, "a_ram", ram, 0x1000, 0x2000), 0);
+    add(t, root, 0x20000, mk_io(t, "under", 0x1000), 0);
+    add(t, root, 0x20000, mk_alias(t, "a_off", off, 0, 0x1000), 1);
+    add(t, root, 0x30000, mk_alias(t, "a_kid", kid, 0, 0x1000), 0);
+    add(t, root, 0x40000, mk_alias(t, "a_flat", flat, 0, 0x1000), 0);
+    add(t, root, 0x50000, mk_alias(t, "a_a", a_ro, 0, 0x1000), 0);
+    if (!t->err) {
+        set_readonly(t, ro, true);
+        tree_note(t, mr_resize(ram, 0x2000), "mr_resize");
+        set_enabled(t, off, false);
+        add(t, kid, 0x100, mk_io(t, "sub", 0x10), 0);
+        tree_note(t, mr_del_subregion(flat, gone), "mr_del_subregion");
+    }
+    return root;
+}
+
 static struct mem_region *build_readonly_alias(struct tree *t)
 {
     struct mem_region *root = mk_container(t, "root", UINT64_MAX);
@@ -858,6 +889,13 @@ static const struct render_case cases[] = {
       RW(0x8000, 0x800f, "dev", 0), RW(0x8010, 0x801f, "sub", 0),
       RW(0x8020, 0x8fff, "dev", 0x20), RW(0x9000, 0x9fff, "ram", 0x1000),
       RW(0xa000, 0xffff, "io", 0xa000)}},
+    {"edits of aliased regions",
+     build_edits_aliased,
+     0,
+     {RO(0, 0xfff, "ro", 0), RW(0x10000, 0x10fff, "ram", 0x1000),
+      RW(0x20000, 0x20fff, "under", 0), RW(0x30000, 0x300ff, "kid", 0),
+      RW(0x30100, 0x3010f, "sub", 0), RW(0x30110, 0x30fff, "kid", 0x110),
+      RW(0x40000, 0x40fff, "flat", 0), RO(0x50000, 0x50fff, "ro", 0)}},
     {"terminal region with children",
      build_terminal_with_children,
      0,
@@ -1141,6 +1179,114 @@ static void test_lookup(void)
 
 /* ---- API errors seen at render level ---- */
 
+/* How the region at the bottom of render_at_depth()'s chain is made. */
+enum depth_leaf {
+    DEPTH_IO,             /* an I/O region */
+    DEPTH_ALIAS,          /* an alias onto a plain I/O region */
+    DEPTH_ALIAS_INNER,    /* an alias onto an I/O region with a subregion */
+    DEPTH_ALIAS_DISABLED, /* an alias onto a disabled I/O region */
+};
+
+/* Render a root holding (depth) nested containers with a (how) region in
+ * the deepest; the view must have one range, none for a disabled target.
+ * Returns the render's result. */
+static int render_at_depth(unsigned depth, enum depth_leaf how)
+{
+    struct mem_region *c = calloc(depth + 4, sizeof(*c));
+    struct mem_region *leaf = c ? &c[depth + 1] : NULL;
+    struct mem_region *target = c ? &c[depth + 2] : NULL;
+    struct mem_region *sub = c ? &c[depth + 3] : NULL;
+    struct flatview *fv = NULL;
+    int rc;
+
+    if (!c) {
+        CHECK(0, "depth %u: out of memory", depth);
+        return -ENOMEM;
+    }
+    rc = mr_init_container(&c[0], "root", UINT64_MAX);
+    for (unsigned i = 1; i <= depth && rc == 0; i++) {
+        rc = mr_init_container(&c[i], "c", 0x1000);
+    }
+    rc = rc ? rc : mr_init_io(target, "t", 0x1000, &dummy_ops, NULL);
+    rc = rc ? rc : mr_init_io(sub, "s", 0x10, &dummy_ops, NULL);
+    if (rc == 0 && how == DEPTH_IO) {
+        rc = mr_init_io(leaf, "l", 0x1000, &dummy_ops, NULL);
+    } else if (rc == 0) {
+        rc = mr_init_alias(leaf, "l", target, 0, 0x1000);
+    }
+    if (rc == 0 && how == DEPTH_ALIAS_INNER) {
+        rc = mr_add_subregion(target, 0x100, sub);
+    }
+    if (rc == 0 && how == DEPTH_ALIAS_DISABLED) {
+        rc = mr_set_enabled(target, false);
+    }
+    rc = rc ? rc : mr_add_subregion(&c[depth], 0, leaf);
+    for (unsigned i = depth; i > 0 && rc == 0; i--) {
+        rc = mr_add_subregion(&c[i - 1], 0, &c[i]);
+    }
+    CHECK(rc == 0, "depth %u: build: %d", depth, rc);
+    if (rc == 0) {
+        rc = flatview_render(&c[0], MR_SIZE_2_64, &fv);
+    }
+    if (fv) {
+        size_t want = how == DEPTH_ALIAS_DISABLED ? 0
+                      : how == DEPTH_ALIAS_INNER  ? 3
+                                                  : 1;
+
+        CHECK(fv->nr == want, "depth %u: %zu ranges, want %zu", depth, fv->nr,
+              want);
+        flatview_free(fv);
+    }
+    /* Teardown: detach everything, then the alias before its target. */
+    for (unsigned i = 0; i < depth + 4; i++) {
+        if (c[i].container) {
+            CHECK(mr_del_subregion(c[i].container, &c[i]) == 0, "del");
+        }
+    }
+    for (unsigned i = depth + 4; i-- > 0;) {
+        if (c[i].name && c[i].kind == MR_ALIAS) {
+            CHECK(mr_destroy(&c[i]) == 0, "destroy %u", i);
+        }
+    }
+    for (unsigned i = 0; i < depth + 4; i++) {
+        if (c[i].name) {
+            CHECK(mr_destroy(&c[i]) == 0, "destroy %u", i);
+        }
+    }
+    free(c);
+    return rc;
+}
+
+/*
+ * The render refuses nesting deeper than 256 levels (-ELOOP) rather than
+ * risk the stack: a region in 256 nested containers renders, in 257 it
+ * does not. An alias's target counts two levels below the alias's
+ * container, whether the alias's record carries the target or not; a
+ * disabled target is not entered, so only the alias's own level counts.
+ */
+static void test_depth(void)
+{
+    static const struct {
+        enum depth_leaf how;
+        unsigned deepest_ok;
+    } rows[] = {
+        {DEPTH_IO, 256},
+        {DEPTH_ALIAS, 254},
+        {DEPTH_ALIAS_INNER, 254},
+        {DEPTH_ALIAS_DISABLED, 255},
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        unsigned d = rows[i].deepest_ok;
+        int rc = render_at_depth(d, rows[i].how);
+
+        CHECK(rc == 0, "leaf kind %d at depth %u: %d", rows[i].how, d, rc);
+        rc = render_at_depth(d + 1, rows[i].how);
+        CHECK(rc == -ELOOP, "leaf kind %d at depth %u: %d, want -ELOOP",
+              rows[i].how, d + 1, rc);
+    }
+}
+
 static void test_errors(void)
 {
     struct tree t;
@@ -1387,6 +1533,7 @@ int main(void)
     test_lookup();
     test_lookup_big();
     test_errors();
+    test_depth();
     printf("test_render: %zu cases, %u failures\n", n, unit_failures);
     return unit_failures ? 1 : 0;
 }

@@ -76,34 +76,35 @@ struct mem_region;
  * array by mem/ (region.c) whenever the child changes: a render reads a
  * container's children from this one dense array, and a child's own struct
  * only when it has subregions (a container, or a terminal region with
- * subregions): a terminal child becomes a leaf from its record alone, an
- * alias goes straight to its target. Private to mem/.
+ * subregions) or is an alias of anything but a plain terminal region: a
+ * terminal child becomes a leaf from its record alone, and so does an alias
+ * whose record carries its target (a "direct" alias). Private to mem/.
  */
 struct mr_kid {
     gpa_t addr;
-    /* Offset of the child's last byte (its size less one). */
+    /* Offset of the child's last byte (its size less one); for a direct
+     * alias, of the last byte its target shows through it. */
     uint64_t last;
     struct mem_region *mr;
-    union {
-        /* A terminal child: its callbacks. */
-        struct {
-            const struct mr_ops *ops;
-            void *opaque;
-        };
-        /* An alias: its target and the offset into it. */
-        struct {
-            struct mem_region *alias;
-            uint64_t alias_offset;
-        };
-    };
-    uint8_t kind; /* enum mr_kind */
-    /* Enabled and not empty. */
+    /* A terminal child's callbacks, or a direct alias's target's. */
+    const struct mr_ops *ops;
+    void *opaque;
+    /* An alias: its target and the offset into it. */
+    struct mem_region *alias;
+    uint64_t alias_offset;
+    /* enum mr_kind: the child's, or a direct alias's target's. */
+    uint8_t kind;
+    /* Enabled and not empty (the child itself). */
     bool shown;
+    /* The child's flags, or-ed with a direct alias's target's. */
     bool readonly;
     bool log_dirty;
     /* Not an alias, and a container or with subregions: a render walks
      * into the child's own struct. */
     bool inner;
+    /* An alias onto an enabled terminal region without subregions that
+     * shows part of it: the fields above describe that part. */
+    bool direct;
 };
 
 /*
@@ -135,8 +136,10 @@ struct mem_region {
     struct mem_region *container;
     char *name;
     struct ram_block *block;
-    /* Aliases currently pointing here (attached or not). */
-    unsigned alias_refs;
+    /* Aliases currently pointing here (attached or not), linked through
+     * their (next_alias). */
+    struct mem_region *aliases;
+    struct mem_region *next_alias;
     struct mem_sys *sys;
 };
 
