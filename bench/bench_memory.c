@@ -193,6 +193,8 @@ static int cmp_double(const void *a, const void *b)
 /* Timed repetitions; the fastest is reported: other load on the machine
  * only ever adds time, so the minimum is the least noisy estimate. */
 #define RUNS 11
+/* Passes of the lookup loop (a million lookups each). */
+#define LOOKUP_PASSES 3
 
 /*
  * The lookup as a guest exit makes it: as_access() on the address space
@@ -264,9 +266,18 @@ static int bench_one(size_t nr, uint64_t seed, struct result *res)
                             : rng_next(&seed) % (1ull << 40)) &
                    ~(gpa_t)3;
     }
-    t0 = clock_now_ms();
-    sink = lookup_loop(t.as, addrs, nlookup);
-    lookup_ns = (clock_now_ms() - t0) * 1e6 / (double)nlookup;
+    /* The fastest of LOOKUP_PASSES passes over the same addresses, as for
+     * the render: the first pass also pays for the view's first reads. */
+    lookup_ns = 0;
+    sink = 0;
+    for (i = 0; i < LOOKUP_PASSES; i++) {
+        double ns;
+
+        t0 = clock_now_ms();
+        sink += lookup_loop(t.as, addrs, nlookup);
+        ns = (clock_now_ms() - t0) * 1e6 / (double)nlookup;
+        lookup_ns = i == 0 || ns < lookup_ns ? ns : lookup_ns;
+    }
     /* Keep the reads: the sink reaches a volatile store. */
     bench_memory_sink = sink;
 
