@@ -68,8 +68,7 @@ struct ram_block_opts {
     bool shared;
     /* Touch every page of the used length before returning. */
     bool prealloc;
-    /* ANON or non-hugetlb MEMFD: ask for transparent huge pages, and fail
-     * where the kernel has none (ANON asks anyway, as a mere hint). */
+    /* ANON or non-hugetlb MEMFD: ask for transparent huge pages. */
     bool thp;
     /*
      * MEMFD: 0 for normal pages, or 2 MiB / 1 GiB for MFD_HUGETLB.
