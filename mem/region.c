@@ -288,20 +288,24 @@ static uint32_t mr_kid_index(const struct mem_region *container,
     return i;
 }
 
-/* Refresh (mr)'s record in its container after a change to (mr), and the
- * records of the aliases pointing at it (a direct one carries its
- * target's state). */
-static void mr_kid_sync(struct mem_region *mr)
+/* Rewrite (mr)'s record in its container, if it has one. */
+static void mr_kid_refill(struct mem_region *mr)
 {
     struct mem_region *container = mr->container;
 
     if (container) {
         mr_kid_fill(&container->kids[mr_kid_index(container, mr)], mr);
     }
+}
+
+/* Refresh (mr)'s record in its container after a change to (mr), and the
+ * records of the aliases pointing at it (a direct one carries its
+ * target's state). */
+static void mr_kid_sync(struct mem_region *mr)
+{
+    mr_kid_refill(mr);
     for (struct mem_region *a = mr->aliases; a; a = a->next_alias) {
-        if (a->container) {
-            mr_kid_fill(&a->container->kids[mr_kid_index(a->container, a)], a);
-        }
+        mr_kid_refill(a);
     }
 }
 
