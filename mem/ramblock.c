@@ -565,15 +565,24 @@ static int ram_plan_sizes(const struct ram_plan *p, char *why, size_t whylen)
 }
 
 /* Private or shared anonymous memory. */
+/*
+ * Anonymous memory; from 2 MiB up, 2 MiB-aligned. KVM maps a guest range
+ * with a huge page only where the host's huge page lines up with the
+ * guest's (their addresses agree modulo 2 MiB), and a guest's RAM starts
+ * at a 2 MiB boundary: an unaligned mapping would get 4 KiB guest mappings
+ * alone, a fault for each.
+ */
 static int ram_map_anon(const struct ram_plan *p, struct ram_block *rb,
                         char *why, size_t whylen)
 {
     int flags = MAP_ANONYMOUS | MAP_NORESERVE;
-    void *host;
+    size_t len = (size_t)p->max_size;
+    size_t align = len >= 2 * MIB ? 2 * MIB : 0;
+    size_t head = 0;
+    uint8_t *host;
 
     flags |= p->opts->shared ? MAP_SHARED : MAP_PRIVATE;
-    host =
-        mmap(NULL, (size_t)p->max_size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    host = mmap(NULL, len + align, PROT_READ | PROT_WRITE, flags, -1, 0);
     if (host == MAP_FAILED) {
         int err = -errno;
 
@@ -582,7 +591,17 @@ static int ram_map_anon(const struct ram_plan *p, struct ram_block *rb,
                 p->name, p->max_size, strerror(-err));
         return err;
     }
-    rb->host = host;
+    if (align) {
+        /* Keep the aligned part of the larger mapping. */
+        head = (align - ((uintptr_t)host & (align - 1))) & (align - 1);
+        if (head) {
+            munmap(host, head);
+        }
+        if (align - head) {
+            munmap(host + head + len, align - head);
+        }
+    }
+    rb->host = host + head;
     return 0;
 }
 
@@ -889,7 +908,16 @@ static int ram_block_map(struct ram_plan *plan, struct ram_block *rb, char *why,
                 "ram block \"%s\": thp: madvise(MADV_HUGEPAGE): %s (kernel "
                 "without transparent huge pages?)",
                 plan->name, strerror(-ret));
-    } else if (plan->opts->prealloc) {
+    } else if (!plan->opts->thp && rb->backend == RAM_BACKEND_ANON) {
+        /* Anonymous memory asks for huge pages anyway, as a hint (as
+         * QEMU's RAM does): where THP is "madvise" it gets them at all, and
+         * where it is "always" (with the default defrag setting) the kernel
+         * compacts for them at a fault instead of falling back to 4 KiB
+         * pages once memory is fragmented. A kernel without THP refuses:
+         * nothing is lost. */
+        (void)madvise(rb->host, (size_t)rb->max_length, MADV_HUGEPAGE);
+    }
+    if (ret == 0 && plan->opts->prealloc) {
         rb->flags |= RAM_BLOCK_PREALLOC;
         ret = ram_block_populate(rb, 0, rb->used_length, plan->opts->progress,
                                  plan->opts->progress_opaque, why, whylen);

@@ -76,8 +76,10 @@ static const struct opt run_opts_table[] = {
      GUEST_ANY},
     {"--mem-prealloc", NULL, "touch all guest memory before the guest starts",
      NULL, O_MEM_PREALLOC, GUEST_ANY},
-    {"--mem-thp", NULL, "ask for transparent huge pages", NULL, O_MEM_THP,
-     GUEST_ANY},
+    {"--mem-thp", NULL,
+     "insist on transparent huge pages (anonymous memory asks for them "
+     "anyway)",
+     NULL, O_MEM_THP, GUEST_ANY},
     {"--serial|-serial", "stdio|stderr|file:PATH|none",
      "where the serial console goes (with -- CMD: the kernel's console)",
      "stdio; stderr with -- CMD", O_SERIAL, GUEST_ANY},

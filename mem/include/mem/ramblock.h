@@ -68,7 +68,8 @@ struct ram_block_opts {
     bool shared;
     /* Touch every page of the used length before returning. */
     bool prealloc;
-    /* ANON or non-hugetlb MEMFD: ask for transparent huge pages. */
+    /* ANON or non-hugetlb MEMFD: ask for transparent huge pages, and fail
+     * where the kernel has none (ANON asks anyway, as a mere hint). */
     bool thp;
     /*
      * MEMFD: 0 for normal pages, or 2 MiB / 1 GiB for MFD_HUGETLB.
