@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * RAMBlock tests: the anon and memfd backends (contents, flags, seals,
- * sharing), lookups by host address and by ram_addr at every edge, ram_addr
- * allocation (first fit, alignment, reuse after free), resize and prealloc,
+ * sharing, anon 2 MiB alignment and its MADV_HUGEPAGE hint), lookups by
+ * host address and by ram_addr at every edge, ram_addr allocation (first
+ * fit, alignment, reuse after free), resize and prealloc,
  * option and size validation with its one-line messages, hugetlbfs paths
  * that are missing or not hugetlbfs, huge page pools too small (refused
  * before anything is mapped), concurrent use of the registry and 200
@@ -498,6 +499,95 @@ static void test_anon_shared_thp(void)
                           sizeof(why)) == 0,
           "memfd thp: %s", why);
     ram_block_free(rb);
+}
+
+/* True when all of [addr, addr + len) is mapped (msync says ENOMEM where
+ * some of it is not). */
+static bool mapped(void *addr, size_t len)
+{
+    return msync(addr, len, MS_ASYNC) == 0;
+}
+
+/* 1 when the mapping holding addr has the two-letter VmFlags flag in
+ * /proc/self/smaps, 0 when not, -1 when no mapping holds addr. */
+static int vm_flag(const void *addr, const char *flag)
+{
+    FILE *f = fopen("/proc/self/smaps", "re");
+    char line[512];
+    bool in = false;
+    int ret = -1;
+
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+
+        /* A mapping's first line: "lo-hi perms ..."; no field's name
+         * ("Size:", "VmFlags:") reads as two hex numbers. */
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+            continue;
+        }
+        if (in && strncmp(line, "VmFlags:", 8) == 0) {
+            char want[8];
+
+            snprintf(want, sizeof(want), " %s", flag);
+            ret = strstr(line + 8, want) ? 1 : 0;
+            break;
+        }
+    }
+    fclose(f);
+    return ret;
+}
+
+/*
+ * Anonymous blocks from 2 MiB up start at a 2 MiB boundary (KVM maps a
+ * guest huge page only where host and guest addresses agree modulo
+ * 2 MiB), the over-allocation made to align them is given back, and they
+ * are advised MADV_HUGEPAGE without asking.
+ */
+static void test_anon_aligned(void)
+{
+    static const uint64_t sizes[] = {2 * MIB, 6 * MIB + 4096, 64 * MIB};
+    bool thp = access("/sys/kernel/mm/transparent_hugepage/enabled", F_OK) == 0;
+
+    for (int shared = 0; shared < 2; shared++) {
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            struct ram_block_opts o = {.backend = RAM_BACKEND_ANON,
+                                       .shared = shared};
+            struct ram_block *rb = NULL;
+            char why[256] = "";
+            uint64_t size = sizes[i];
+            uint8_t *h;
+
+            CHECK(ram_block_alloc("aligned", size, size, &o, &rb, why,
+                                  sizeof(why)) == 0,
+                  "%s", why);
+            if (!rb) {
+                continue;
+            }
+            h = ram_block_host(rb);
+            CHECK(((uintptr_t)h & (2 * MIB - 1)) == 0,
+                  "%s %" PRIu64 " bytes at %p: not 2 MiB-aligned",
+                  shared ? "shared" : "private", size, (void *)h);
+            CHECK(mapped(h, size), "block not mapped whole");
+            /* At least the page after the block was part of the larger
+             * mapping: it must be gone. */
+            CHECK(!mapped(h + size, (size_t)page),
+                  "%s %" PRIu64 ": the page after the block is still mapped",
+                  shared ? "shared" : "private", size);
+            if (thp) {
+                CHECK(vm_flag(h, "hg") == 1,
+                      "%s %" PRIu64 ": no MADV_HUGEPAGE (VmFlags hg)",
+                      shared ? "shared" : "private", size);
+            }
+            fill(h, size, 3);
+            CHECK(verify(h, size, 3), "contents");
+            ram_block_free(rb);
+            CHECK(!mapped(h, (size_t)page), "block still mapped after free");
+        }
+    }
 }
 
 static void test_memfd(void)
@@ -1213,6 +1303,7 @@ int main(void)
     test_anon();
     printf("anon shared/thp\n");
     test_anon_shared_thp();
+    test_anon_aligned();
     printf("memfd\n");
     test_memfd();
     printf("ram_addr allocation\n");
