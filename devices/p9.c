@@ -913,6 +913,13 @@ int p9_server_init(struct p9_server *s, const char *path, bool writable)
     return 0;
 }
 
+void p9_server_reset(struct p9_server *s)
+{
+    fids_clear(s);
+    s->msize = P9_MSIZE_MAX;
+    s->versioned = false;
+}
+
 void p9_server_destroy(struct p9_server *s)
 {
     fids_clear(s);

@@ -147,6 +147,15 @@ static void p9_notify(void *opaque, unsigned qi)
         int64_t written;
 
         virtio_mmio_unlock(t);
+        if (epoch != d->session_epoch) {
+            /* The driver reset the device (or took its queue away) since
+             * the last request: close what the old session opened, and
+             * the new one starts with a Tversion. Here, on the one thread
+             * that serves, not in a reset hook: that runs under the
+             * transport's lock, maybe while serve() is answering. */
+            p9_server_reset(&d->server);
+            d->session_epoch = epoch;
+        }
         written = serve(d, q);
         virtio_mmio_lock(t);
         if (virtio_mmio_epoch_locked(t) != epoch) {
@@ -203,6 +212,7 @@ int virtio_9p_init(struct virtio_9p *d, const char *dir, const char *tag,
     d->config[0] = (uint8_t)tlen;
     memcpy(d->config + 2, tag, tlen);
     d->nr_requests = 0;
+    d->session_epoch = 0; /* a reset of the empty server is harmless */
     d->req = malloc(P9_MSIZE_MAX);
     d->rep = malloc(P9_MSIZE_MAX);
     if (!d->req || !d->rep) {

@@ -7,7 +7,8 @@
  * small writable side staying a valid Rlerror, a file's bytes read
  * straight into a chain whose reply head spans two buffers (cut to the
  * room, past the end, an unopened fid), and a chain with no room for any
- * reply breaking the queue (NEEDS_RESET).
+ * reply breaking the queue (NEEDS_RESET), and a reset ending the 9P
+ * session (the old fids closed, a request before a new Tversion refused).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,6 +70,21 @@ static void offer(uint32_t len, uint32_t hdr, uint32_t rest)
     wr(VMMIO_QUEUE_NOTIFY, 0);
 }
 
+/* The driver's start: VERSION_1, the queue at its addresses, (ok). */
+static void setup_queue(uint32_t ok)
+{
+    wr(VMMIO_DRIVER_FEATURES_SEL, 1);
+    wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
+    wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+                         VIRTIO_STATUS_FEATURES_OK);
+    wr(VMMIO_QUEUE_NUM, QSIZE);
+    wr(VMMIO_QUEUE_DESC_LOW, DESC_GPA);
+    wr(VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
+    wr(VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
+    wr(VMMIO_QUEUE_READY, 1);
+    wr(VMMIO_STATUS, ok);
+}
+
 static uint32_t put_msg(uint8_t type, const uint8_t *body, uint32_t n)
 {
     uint32_t len = 7 + n;
@@ -121,16 +137,7 @@ int main(void)
     CHECK(rd(VIRTIO_MMIO_CONFIG) ==
               (9u | (uint32_t)'h' << 16 | (uint32_t)'o' << 24),
           "config: tag_len 9 and 'ho...': 0x%x", rd(VIRTIO_MMIO_CONFIG));
-    wr(VMMIO_DRIVER_FEATURES_SEL, 1);
-    wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-    wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                         VIRTIO_STATUS_FEATURES_OK);
-    wr(VMMIO_QUEUE_NUM, QSIZE);
-    wr(VMMIO_QUEUE_DESC_LOW, DESC_GPA);
-    wr(VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-    wr(VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
-    wr(VMMIO_QUEUE_READY, 1);
-    wr(VMMIO_STATUS, ok);
+    setup_queue(ok);
 
     len = put_msg(100, version, sizeof(version));
     offer(len, 11, 4096);
@@ -223,6 +230,29 @@ int main(void)
           "a 5-byte reply side did not break the queue");
     CHECK(d.nr_requests == 10, "requests %llu",
           (unsigned long long)d.nr_requests);
+
+    /* A reset ends the session: the fids held before it are closed at
+     * the next request, which, not being a Tversion, is refused. */
+    CHECK(d.server.nr_fids == 3, "fids before the reset: %u", d.server.nr_fids);
+    wr(VMMIO_STATUS, 0);
+    memset(ram + AVAIL_GPA, 0, 0x1000);
+    memset(ram + USED_GPA, 0, 0x1000);
+    setup_queue(ok);
+    len = put_msg(104, attach, sizeof(attach));
+    ram[REQ_GPA + 7] = 5; /* fid 5: never used */
+    offer(len, 11, 4096);
+    CHECK(vqd_get16(ram, USED_GPA + 2) == 1 && ram[REP_GPA + 4] == 7,
+          "Tattach with no Tversion after a reset: used %u, type %u",
+          vqd_get16(ram, USED_GPA + 2), ram[REP_GPA + 4]);
+    CHECK(d.server.nr_fids == 0, "fids after the reset: %u", d.server.nr_fids);
+    len = put_msg(100, version, sizeof(version));
+    offer(len, 11, 4096);
+    len = put_msg(104, attach, sizeof(attach));
+    ram[REQ_GPA + 7] = 5;
+    offer(len, 11, 4096);
+    CHECK(used_len(2) == 20 && ram[REP_GPA + 4] == 105,
+          "Tattach after a new Tversion: used len %u, type %u", used_len(2),
+          ram[REP_GPA + 4]);
 
     mem_begin(sys);
     rc = mr_del_subregion(&root, &d.transport.region);

@@ -82,6 +82,10 @@ struct p9_server {
 __attribute__((warn_unused_result)) int
 p9_server_init(struct p9_server *s, const char *path, bool writable);
 
+/* Close every fid and forget the session (the next request must be a
+ * Tversion), as a device reset does; the share stays open. */
+void p9_server_reset(struct p9_server *s);
+
 /* Close every fid and the share; (s) may be initialised again. */
 void p9_server_destroy(struct p9_server *s);
 

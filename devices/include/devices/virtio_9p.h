@@ -19,7 +19,9 @@
  * Threads: requests run on the thread that calls the device's notify (the
  * machine's worker), with the transport's lock dropped while the server
  * works; a reset meanwhile is noticed through the transport's epoch and
- * the answer dropped.
+ * the answer dropped. A reset also ends the 9P session: the first request
+ * after it finds the epoch moved, closes every fid the old session held
+ * and is answered as if no Tversion had been made.
  */
 #ifndef DEVICES_VIRTIO_9P_H
 #define DEVICES_VIRTIO_9P_H
@@ -44,6 +46,8 @@ struct virtio_9p {
     struct iovec iov[VQ_MAX_SEGS];
     /* Requests answered (atomic: __atomic_load_n from other threads). */
     uint64_t nr_requests;
+    /* The transport's epoch when the server's session began. */
+    uint32_t session_epoch;
 };
 
 /*
