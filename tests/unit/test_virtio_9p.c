@@ -39,6 +39,7 @@ static struct address_space *as;
 static uint16_t head;
 
 VQD_MMIO_RW(as, BASE)
+VQD_START_QUEUE
 
 static uint32_t used_len(unsigned i)
 {
@@ -68,21 +69,6 @@ static void offer(uint32_t len, uint32_t hdr, uint32_t rest)
     vqd_offer(ram, AVAIL_GPA, QSIZE, d);
     head++;
     wr(VMMIO_QUEUE_NOTIFY, 0);
-}
-
-/* The driver's start: VERSION_1, the queue at its addresses, (ok). */
-static void setup_queue(uint32_t ok)
-{
-    wr(VMMIO_DRIVER_FEATURES_SEL, 1);
-    wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-    wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                         VIRTIO_STATUS_FEATURES_OK);
-    wr(VMMIO_QUEUE_NUM, QSIZE);
-    wr(VMMIO_QUEUE_DESC_LOW, DESC_GPA);
-    wr(VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-    wr(VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
-    wr(VMMIO_QUEUE_READY, 1);
-    wr(VMMIO_STATUS, ok);
 }
 
 static uint32_t put_msg(uint8_t type, const uint8_t *body, uint32_t n)
@@ -137,7 +123,8 @@ int main(void)
     CHECK(rd(VIRTIO_MMIO_CONFIG) ==
               (9u | (uint32_t)'h' << 16 | (uint32_t)'o' << 24),
           "config: tag_len 9 and 'ho...': 0x%x", rd(VIRTIO_MMIO_CONFIG));
-    setup_queue(ok);
+    start_queue(QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
+    CHECK(rd(VMMIO_STATUS) == ok, "status 0x%x", rd(VMMIO_STATUS));
 
     len = put_msg(100, version, sizeof(version));
     offer(len, 11, 4096);
@@ -237,7 +224,8 @@ int main(void)
     wr(VMMIO_STATUS, 0);
     memset(ram + AVAIL_GPA, 0, 0x1000);
     memset(ram + USED_GPA, 0, 0x1000);
-    setup_queue(ok);
+    start_queue(QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
+    CHECK(rd(VMMIO_STATUS) == ok, "status 0x%x", rd(VMMIO_STATUS));
     len = put_msg(104, attach, sizeof(attach));
     ram[REQ_GPA + 7] = 5; /* fid 5: never used */
     offer(len, 11, 4096);

@@ -30,6 +30,7 @@ static struct mem_sys *sys;
 static struct address_space *as;
 
 VQD_MMIO_RW(as, BASE)
+VQD_START_QUEUE
 
 static uint32_t used_len(unsigned i)
 {
@@ -72,16 +73,7 @@ int main(void)
         return 1;
     }
     CHECK(rd(VMMIO_DEVICE_ID) == VIRTIO_ID_RNG, "device id");
-    wr(VMMIO_DRIVER_FEATURES_SEL, 1);
-    wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */
-    wr(VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-                         VIRTIO_STATUS_FEATURES_OK);
-    wr(VMMIO_QUEUE_NUM, QSIZE);
-    wr(VMMIO_QUEUE_DESC_LOW, DESC_GPA);
-    wr(VMMIO_QUEUE_DRIVER_LOW, AVAIL_GPA);
-    wr(VMMIO_QUEUE_DEVICE_LOW, USED_GPA);
-    wr(VMMIO_QUEUE_READY, 1);
-    wr(VMMIO_STATUS, ok);
+    start_queue(QSIZE, DESC_GPA, AVAIL_GPA, USED_GPA);
     CHECK(rd(VMMIO_STATUS) == ok, "status 0x%x", rd(VMMIO_STATUS));
 
     /* Two writable buffers, 32 and 64 bytes. */

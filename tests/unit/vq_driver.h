@@ -45,6 +45,32 @@
               (unsigned long long)off);                                        \
     }
 
+/*
+ * start_queue(qsize, desc, avail, used): the driver's start through wr()
+ * (VQD_MMIO_RW first; the registers from devices/virtio_mmio.h): VERSION_1
+ * alone, FEATURES_OK, queue 0 of (qsize) entries with its rings at (desc,
+ * avail, used) below 4 GiB made ready, then DRIVER_OK.
+ */
+#define VQD_START_QUEUE                                                        \
+    static void start_queue(uint32_t qsize, uint32_t desc, uint32_t avail,     \
+                            uint32_t used)                                     \
+    {                                                                          \
+        const uint32_t feat = VIRTIO_STATUS_ACKNOWLEDGE |                      \
+                              VIRTIO_STATUS_DRIVER |                           \
+                              VIRTIO_STATUS_FEATURES_OK;                       \
+                                                                               \
+        wr(VMMIO_DRIVER_FEATURES_SEL, 1);                                      \
+        wr(VMMIO_DRIVER_FEATURES, 1); /* VERSION_1 */                          \
+        wr(VMMIO_STATUS, feat);                                                \
+        wr(VMMIO_QUEUE_SEL, 0);                                                \
+        wr(VMMIO_QUEUE_NUM, qsize);                                            \
+        wr(VMMIO_QUEUE_DESC_LOW, desc);                                        \
+        wr(VMMIO_QUEUE_DRIVER_LOW, avail);                                     \
+        wr(VMMIO_QUEUE_DEVICE_LOW, used);                                      \
+        wr(VMMIO_QUEUE_READY, 1);                                              \
+        wr(VMMIO_STATUS, feat | VIRTIO_STATUS_DRIVER_OK);                      \
+    }
+
 /* Descriptor (i) of the table at (table): {addr, len, flags, next}. */
 static inline void vqd_put_desc(uint8_t *ram, uint64_t table, unsigned i,
                                 uint64_t addr, uint32_t len, uint16_t flags,
