@@ -922,12 +922,11 @@ void p9_server_reset(struct p9_server *s)
 
 void p9_server_destroy(struct p9_server *s)
 {
-    fids_clear(s);
+    p9_server_reset(s);
     if (s->root_fd >= 0) {
         close(s->root_fd);
     }
     s->root_fd = -1;
     free(s->dirbuf);
     s->dirbuf = NULL;
-    s->versioned = false;
 }

@@ -564,13 +564,12 @@ static int ram_plan_sizes(const struct ram_plan *p, char *why, size_t whylen)
     return 0;
 }
 
-/* Private or shared anonymous memory. */
 /*
- * Anonymous memory; from 2 MiB up, 2 MiB-aligned. KVM maps a guest range
- * with a huge page only where the host's huge page lines up with the
- * guest's (their addresses agree modulo 2 MiB), and a guest's RAM starts
- * at a 2 MiB boundary: an unaligned mapping would get 4 KiB guest mappings
- * alone, a fault for each.
+ * Private or shared anonymous memory; from 2 MiB up, 2 MiB-aligned. KVM
+ * maps a guest range with a huge page only where the host's huge page
+ * lines up with the guest's (their addresses agree modulo 2 MiB), and a
+ * guest's RAM starts at a 2 MiB boundary: an unaligned mapping would get
+ * 4 KiB guest mappings alone, a fault for each.
  */
 static int ram_map_anon(const struct ram_plan *p, struct ram_block *rb,
                         char *why, size_t whylen)
@@ -597,9 +596,7 @@ static int ram_map_anon(const struct ram_plan *p, struct ram_block *rb,
         if (head) {
             munmap(host, head);
         }
-        if (align - head) {
-            munmap(host + head + len, align - head);
-        }
+        munmap(host + head + len, align - head); /* head < align */
     }
     rb->host = host + head;
     return 0;
@@ -901,23 +898,21 @@ static int ram_block_map(struct ram_plan *plan, struct ram_block *rb, char *why,
     if (ret < 0) {
         return ret;
     }
-    if (plan->opts->thp &&
-        madvise(rb->host, (size_t)rb->max_length, MADV_HUGEPAGE) < 0) {
+    /* Huge pages: --mem-thp insists on them (a kernel without THP is an
+     * error); anonymous memory asks anyway, as a hint (as QEMU's RAM
+     * does): where THP is "madvise" it gets them at all, and where it is
+     * "always" (with the default defrag setting) the kernel compacts for
+     * them at a fault instead of falling back to 4 KiB pages once memory
+     * is fragmented. A refused hint loses nothing. */
+    if ((plan->opts->thp || rb->backend == RAM_BACKEND_ANON) &&
+        madvise(rb->host, (size_t)rb->max_length, MADV_HUGEPAGE) < 0 &&
+        plan->opts->thp) {
         ret = -errno;
         set_why(why, whylen,
                 "ram block \"%s\": thp: madvise(MADV_HUGEPAGE): %s (kernel "
                 "without transparent huge pages?)",
                 plan->name, strerror(-ret));
-    } else if (!plan->opts->thp && rb->backend == RAM_BACKEND_ANON) {
-        /* Anonymous memory asks for huge pages anyway, as a hint (as
-         * QEMU's RAM does): where THP is "madvise" it gets them at all, and
-         * where it is "always" (with the default defrag setting) the kernel
-         * compacts for them at a fault instead of falling back to 4 KiB
-         * pages once memory is fragmented. A kernel without THP refuses:
-         * nothing is lost. */
-        (void)madvise(rb->host, (size_t)rb->max_length, MADV_HUGEPAGE);
-    }
-    if (ret == 0 && plan->opts->prealloc) {
+    } else if (plan->opts->prealloc) {
         rb->flags |= RAM_BLOCK_PREALLOC;
         ret = ram_block_populate(rb, 0, rb->used_length, plan->opts->progress,
                                  plan->opts->progress_opaque, why, whylen);
